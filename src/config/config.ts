@@ -1,0 +1,105 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  SLM_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
+  SLM_BIND: z.string().min(1).default('0.0.0.0'),
+  SLM_DATA_DIR: z.string().min(1).default('data'),
+  SLM_CERTS_DIR: z.string().min(1).default('certs'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
+  SLM_HOST_COMMON_NAME: z.string().min(1).max(253).default('127.0.0.1'),
+  SLM_KEK: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes in base64 (openssl rand -base64 32)')
+    .optional(),
+  SLM_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  SLM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SLM_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(3600),
+  SLM_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(3600),
+  SLM_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 5mb').default('1mb'),
+  SLM_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
+  SLM_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  SLM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(1).default(300),
+  SLM_UPSTREAM_URL: z.url().optional(),
+  SLM_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(86400),
+  SLM_DUAL_STACK: bool.default(false),
+  SLM_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
+});
+
+export type Config = {
+  port: number;
+  bind: string;
+  dataDir: string;
+  certsDir: string;
+  databaseUrl?: string;
+  initialHostCommonName: string;
+  kek: Buffer;
+  adminPassword?: string;
+  logLevel: z.infer<typeof envSchema>['SLM_LOG_LEVEL'];
+  sessionTtlSeconds: number;
+  accessTokenTtlSeconds: number;
+  bodyLimit: string;
+  loginMaxFailures: number;
+  loginWindowSeconds: number;
+  clockSkewSeconds: number;
+  upstreamUrl?: string;
+  syncIntervalSeconds: number;
+  dualStack: boolean;
+  shutdownGraceSeconds: number;
+};
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once; any bad value is reported with the variable's name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.SLM_DATA_DIR);
+  return {
+    port: e.SLM_PORT,
+    bind: e.SLM_BIND,
+    dataDir,
+    certsDir: path.resolve(e.SLM_CERTS_DIR),
+    databaseUrl: e.DATABASE_URL,
+    initialHostCommonName: e.SLM_HOST_COMMON_NAME,
+    kek: e.SLM_KEK ? Buffer.from(e.SLM_KEK, 'base64') : loadOrCreateKek(dataDir),
+    adminPassword: e.SLM_ADMIN_PASSWORD,
+    logLevel: e.SLM_LOG_LEVEL,
+    sessionTtlSeconds: e.SLM_SESSION_TTL_SECONDS,
+    accessTokenTtlSeconds: e.SLM_ACCESS_TOKEN_TTL_SECONDS,
+    bodyLimit: e.SLM_BODY_LIMIT,
+    loginMaxFailures: e.SLM_LOGIN_MAX_FAILURES,
+    loginWindowSeconds: e.SLM_LOGIN_WINDOW_SECONDS,
+    clockSkewSeconds: e.SLM_CLOCK_SKEW_SECONDS,
+    upstreamUrl: e.SLM_UPSTREAM_URL,
+    syncIntervalSeconds: e.SLM_SYNC_INTERVAL_SECONDS,
+    dualStack: e.SLM_DUAL_STACK,
+    shutdownGraceSeconds: e.SLM_SHUTDOWN_GRACE_SECONDS,
+  };
+}
+
+// The KEK never goes into the database: a copy of the database alone must not reveal private keys.
+function loadOrCreateKek(dataDir: string): Buffer {
+  const file = path.join(dataDir, 'kek');
+  if (existsSync(file)) {
+    const kek = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    if (kek.length !== 32) throw new ConfigError(`Invalid configuration:\n  ${file}: must hold 32 bytes in base64`);
+    return kek;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const kek = randomBytes(32);
+  writeFileSync(file, kek.toString('base64') + '\n', { mode: 0o600 });
+  return kek;
+}
