@@ -31,6 +31,7 @@ const envSchema = z.object({
   SLM_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(86400),
   SLM_DUAL_STACK: bool.default(false),
   SLM_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
+  SLM_VALIDATE_RESPONSES: bool.default(false),
 });
 
 export type Config = {
@@ -53,9 +54,13 @@ export type Config = {
   syncIntervalSeconds: number;
   dualStack: boolean;
   shutdownGraceSeconds: number;
+  /** Tests turn this on: a response that does not match openapi.yaml becomes a 500. */
+  validateResponses: boolean;
 };
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  name = 'ConfigError';
+}
 
 /** Parses the environment once; any bad value is reported with the variable's name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -87,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncIntervalSeconds: e.SLM_SYNC_INTERVAL_SECONDS,
     dualStack: e.SLM_DUAL_STACK,
     shutdownGraceSeconds: e.SLM_SHUTDOWN_GRACE_SECONDS,
+    validateResponses: e.SLM_VALIDATE_RESPONSES,
   };
 }
 

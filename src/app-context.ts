@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/config';
+import type { Store } from './store/database';
+import { KeyVault } from './pki/key-vault';
+import { PkiService } from './pki/pki-service';
+import { JwtService } from './auth/jwt-service';
+import { EventLog } from './events/event-log';
+import { UserService } from './users/user-service';
+import { SettingsStore } from './config/settings-store';
+
+export type Clock = () => Date;
+
+/** Every service of the server, built once from config and store: the composition root. */
+export type AppContext = Awaited<ReturnType<typeof createContext>>;
+
+export async function createContext(config: Config, store: Store, logger: Logger, clock: Clock = () => new Date()) {
+  const db = store.prisma;
+  const pki = new PkiService(db, new KeyVault(config.kek), clock);
+  const jwtKey = await pki.jwtKey();
+  const jwt = new JwtService(jwtKey.key, jwtKey.publicKey);
+  const events = new EventLog(db);
+  const settings = new SettingsStore(db);
+  const users = new UserService(db, jwt, events, config.sessionTtlSeconds);
+  return { config, store, db, logger, clock, pki, jwt, events, settings, users };
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import express, { type Express, type Router } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import * as OpenApiValidator from 'express-openapi-validator';
+import type { AppContext } from '../app-context';
+import { PROJECT_ROOT } from '../config/paths';
+import { errorHandler } from './error-handler';
+import { AppError } from '../errors';
+import { userRoutes } from '../users/user-routes';
+import { eventRoutes } from '../events/event-routes';
+
+export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Feature routers, in mount order. A feature adds its router here. */
+const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes];
+
+export function createApp(ctx: AppContext): Express {
+  const app = express();
+  app.set('trust proxy', false);
+  app.disable('x-powered-by');
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+    }),
+  );
+  app.use(helmet());
+  app.use(express.json({ limit: ctx.config.bodyLimit }));
+  app.use(express.urlencoded({ extended: false, limit: ctx.config.bodyLimit }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: OPENAPI_FILE,
+      validateRequests: { allowUnknownQueryParameters: false },
+      validateResponses: ctx.config.validateResponses,
+      ignoreUndocumented: false,
+      validateSecurity: false,
+    }),
+  );
+  for (const routes of FEATURE_ROUTES) app.use(routes(ctx));
+  app.use((req) => {
+    throw new AppError('NOT_FOUND', 404, `no such endpoint: ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(ctx.logger));
+  return app;
+}

@@ -1,0 +1,52 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { AppError } from '../errors';
+
+export const TRANSPORT_PATHS = ['/Transportgateway/services/DeviceRequestHandler', '/SmartTransport'];
+export const OAUTH_TOKEN_PATH = '/backend/oauth/token';
+
+type HttpishError = Error & { status?: number; type?: string; errors?: { path?: string; message: string }[] };
+
+/** Turns a framework error (body parser, OpenAPI validator) into an AppError with a stable code. */
+function toAppError(err: HttpishError, req: Request): AppError {
+  if (err instanceof AppError) return err;
+  if (err.type === 'entity.too.large') return new AppError('PAYLOAD_TOO_LARGE', 413, 'the request body is too large');
+  const status = err.status ?? 500;
+  const transport = TRANSPORT_PATHS.includes(req.path);
+  if (err.type === 'entity.parse.failed') {
+    return new AppError(transport ? 'INVALID_MESSAGE' : 'INVALID_JSON', 400, 'the request body is not valid JSON');
+  }
+  if (status === 400) {
+    const errors = (err.errors ?? []).map((e) => ({ path: e.path, message: e.message }));
+    const message = errors.length ? errors.map((e) => `${e.path ?? ''} ${e.message}`.trim()).join('; ') : err.message;
+    return new AppError(transport ? 'INVALID_MESSAGE' : 'VALIDATION_FAILED', 400, message, { errors });
+  }
+  if (status === 404) return new AppError('NOT_FOUND', 404, `no such endpoint: ${req.method} ${req.path}`);
+  if (status === 405) return new AppError('METHOD_NOT_ALLOWED', 405, `${req.method} is not allowed on ${req.path}`);
+  if (status === 415) return new AppError(transport ? 'INVALID_MESSAGE' : 'UNSUPPORTED_MEDIA_TYPE', 415, err.message);
+  if (status === 500 && err.errors) {
+    return new AppError('RESPONSE_VALIDATION_FAILED', 500, `response does not match openapi.yaml: ${err.message}`);
+  }
+  if (status === 401) return new AppError('AUTHENTICATION_REQUIRED', 401, err.message);
+  return new AppError('INTERNAL_ERROR', 500, 'internal error');
+}
+
+/** The single place where errors become HTTP responses. */
+export function errorHandler(logger: Logger) {
+  return (err: HttpishError, req: Request, res: Response, _next: NextFunction) => {
+    const appError = toAppError(err, req);
+    if (appError.status >= 500) logger.error({ err, reqId: req.id }, 'request failed');
+    const retryAfter = appError.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
+    if (req.path === OAUTH_TOKEN_PATH) {
+      // RFC 6749 section 5.2 error names for the fixed OAuth endpoint.
+      const oauthError = appError.status === 401 ? 'invalid_client' : appError.status === 400 ? 'invalid_request' : 'server_error';
+      res.status(appError.status).json({ error: (appError.details?.oauthError as string) ?? oauthError, error_description: appError.message });
+      return;
+    }
+    const { retryAfterSeconds: _omit, ...details } = appError.details ?? {};
+    res.status(appError.status).json({
+      error: { code: appError.code, message: appError.message, ...(Object.keys(details).length ? { details } : {}) },
+    });
+  };
+}

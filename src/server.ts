@@ -1,0 +1,43 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config/config';
+import { openStore } from './store/database';
+import { createContext, type AppContext, type Clock } from './app-context';
+import { createApp } from './http/app';
+import { HttpsListeners } from './http/https-listeners';
+import { HOST_COMMON_NAME_KEY } from './hcn/host-common-name';
+
+export type RunningServer = {
+  ctx: AppContext;
+  listeners: HttpsListeners;
+  address: AddressInfo;
+  stop(): Promise<void>;
+};
+
+/** Opens the store, prepares keys and certificates, and serves HTTPS. */
+export async function startServer(config: Config, logger: Logger, clock?: Clock): Promise<RunningServer> {
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const ctx = await createContext(config, store, logger, clock);
+  const bootstrap = await ctx.users.ensureBootstrapAdmin(config.adminPassword);
+  if (bootstrap.generatedPassword) {
+    // Printed once on stdout (not in the logs) so the operator can log in the first time.
+    process.stdout.write(`\nBootstrap admin created: username "admin", password "${bootstrap.generatedPassword}"\n\n`);
+  }
+  const hostCommonName = await ctx.settings.initialize(HOST_COMMON_NAME_KEY, config.initialHostCommonName);
+  const ca = await ctx.pki.ca();
+  const tls = await ctx.pki.tlsCredential(hostCommonName);
+  await ctx.pki.writeCertificates(config.certsDir, hostCommonName);
+  const listeners = new HttpsListeners(createApp(ctx), { key: exportKey(tls.key), cert: tls.certPem + ca.certPem });
+  const address = await listeners.listen(config.bind, config.port);
+  logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName }, 'slm-onprem listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await listeners.close(undefined, config.shutdownGraceSeconds * 1000);
+      await store.close();
+    })());
+  return { ctx, listeners, address, stop };
+}
+
+export const exportKey = (key: import('node:crypto').KeyObject) => key.export({ type: 'pkcs8', format: 'pem' }) as string;
