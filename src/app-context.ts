@@ -7,6 +7,7 @@ import { JwtService } from './auth/jwt-service';
 import { EventLog } from './events/event-log';
 import { UserService } from './users/user-service';
 import { SettingsStore } from './config/settings-store';
+import { HostCommonNameService } from './hcn/host-common-name';
 
 export type Clock = () => Date;
 
@@ -21,5 +22,6 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const events = new EventLog(db);
   const settings = new SettingsStore(db);
   const users = new UserService(db, jwt, events, config.sessionTtlSeconds);
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users };
+  const hcn = new HostCommonNameService(settings);
+  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn };
 }
