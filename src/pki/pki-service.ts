@@ -72,11 +72,14 @@ export class PkiService {
     return this.replaceTls(hostCommonName);
   }
 
-  /** Issues a new TLS certificate for the name and stores it in place of the previous one. */
-  async replaceTls(hostCommonName: string): Promise<Credential> {
+  /**
+   * Issues a new TLS certificate for the name and stores it in place of the previous one.
+   * Inside a transaction (`tx`), the caller calls invalidate() if it rolls back.
+   */
+  async replaceTls(hostCommonName: string, tx: Pick<Db, 'keyMaterial'> = this.db): Promise<Credential> {
     const ca = await this.ca();
     const { privateKey, certPem } = this.issueTls(ca, hostCommonName);
-    await this.db.keyMaterial.update({
+    await tx.keyMaterial.update({
       where: { name: 'tls' },
       data: { certPem, keyEncrypted: this.vault.seal(privateKey) },
     });
@@ -151,7 +154,13 @@ export function certificateNames(certPem: string): string[] {
   const cert = new X509Certificate(certPem);
   const san = (cert.subjectAltName ?? '')
     .split(', ')
-    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
+    .map((entry) => (entry.startsWith('IP Address:') ? canonicalIp(entry.slice('IP Address:'.length)) : entry.replace(/^DNS:/, '')))
     .filter(Boolean);
   return san;
+}
+
+// OpenSSL prints IPv6 SANs uncompressed and in upper case (FD00:0:0:0:0:0:0:1); names are compared
+// in the RFC 5952 form (fd00::1), which is what the WHATWG URL serializer produces.
+function canonicalIp(address: string): string {
+  return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
 }
