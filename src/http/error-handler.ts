@@ -40,7 +40,7 @@ export function errorHandler(logger: Logger) {
     if (typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
     if (req.path === OAUTH_TOKEN_PATH) {
       // RFC 6749 section 5.2 error names for the fixed OAuth endpoint.
-      const oauthError = appError.status === 401 ? 'invalid_client' : appError.status === 400 ? 'invalid_request' : 'server_error';
+      const oauthError = appError.status === 401 ? 'invalid_client' : appError.status < 500 ? 'invalid_request' : 'server_error';
       res.status(appError.status).json({ error: (appError.details?.oauthError as string) ?? oauthError, error_description: appError.message });
       return;
     }

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../app-context';
+import type { Db } from '../store/database';
+import type { Prisma } from '../generated/prisma/client';
+import type { JwtService } from '../auth/jwt-service';
+import type { EventLog } from '../events/event-log';
+import type { AccountService } from '../accounts/account-service';
+import { AppError, conflict, forbidden, notFound, unauthorized } from '../errors';
+import { type TokenRequest, UUID_PATTERN, assertValidTokenRequest, storedTokenTimes, tokenStatus, tokenTimes } from './token-rules';
+
+/** What a registration learns from the token it used. */
+export type ConsumedToken = {
+  tokenId: string;
+  virtualAccountId: string;
+  virtualAccountName: string;
+  accountId: string;
+  accountName: string;
+  smartAccount: string | null;
+  exportControlled: boolean;
+};
+export type TokenConsumer = Pick<TokenService, 'consume'>;
+
+type TokenRow = {
+  id: string;
+  virtualAccountId: string;
+  description: string;
+  createdAt: Date;
+  expiresAt: Date;
+  maxUses: number;
+  uses: number;
+  exportControlled: boolean;
+  revokedAt: Date | null;
+  createdBy: string;
+};
+type RegistrationClaims = { jti?: unknown; va?: unknown; exp?: unknown };
+
+const invalidToken = () => unauthorized('TOKEN_INVALID', 'the registration token is unknown or forged');
+
+/** Product Instance Registration Tokens: creation, listing, revocation, and their use by registrations. */
+export class TokenService {
+  constructor(
+    private readonly db: Db,
+    private readonly jwt: JwtService,
+    private readonly accounts: AccountService,
+    private readonly events: EventLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(actor: string, accountName: string, virtualAccountName: string, input: TokenRequest) {
+    assertValidTokenRequest(input);
+    const va = await this.accounts.resolveVirtualAccount(accountName, virtualAccountName);
+    if (va.accountStatus !== 'ACTIVE') {
+      throw new AppError('INVALID_ACCOUNT_STATE', 409, `account ${accountName} is ${va.accountStatus}: tokens can only be created for active accounts`, {
+        status: va.accountStatus,
+      });
+    }
+    const now = this.clock();
+    const { expiresAt } = tokenTimes(now, input.expiresInDays);
+    const row = await this.db.$transaction(async (tx) => {
+      const created = await tx.registrationToken.create({
+        data: {
+          id: randomUUID(),
+          virtualAccountId: va.virtualAccountId,
+          description: input.description,
+          createdAt: now,
+          expiresAt,
+          maxUses: input.maxUses ?? 1,
+          exportControlled: input.exportControlled ?? false,
+          createdBy: actor,
+        },
+      });
+      await this.events.record({
+        actor, action: 'token.create', objectType: 'registration-token', objectId: created.id, outcome: 'success',
+        details: { account: accountName, virtualAccount: virtualAccountName, expiresInDays: input.expiresInDays, maxUses: created.maxUses, exportControlled: created.exportControlled },
+      }, tx);
+      return created;
+    });
+    return this.present(row, now);
+  }
+
+  async list(accountName: string, virtualAccountName: string) {
+    const va = await this.accounts.resolveVirtualAccount(accountName, virtualAccountName);
+    const rows = await this.db.registrationToken.findMany({ where: { virtualAccountId: va.virtualAccountId }, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }] });
+    const now = this.clock();
+    return rows.map((r) => this.present(r, now));
+  }
+
+  async revoke(actor: string, tokenId: string) {
+    if (!UUID_PATTERN.test(tokenId)) throw tokenNotFound(tokenId);
+    const now = this.clock();
+    const row = await this.db.$transaction(async (tx) => {
+      const { count } = await tx.registrationToken.updateMany({ where: { id: tokenId, revokedAt: null }, data: { revokedAt: now } });
+      if (count === 0) return undefined;
+      await this.events.record({ actor, action: 'token.revoke', objectType: 'registration-token', objectId: tokenId, outcome: 'success' }, tx);
+      return tx.registrationToken.findUniqueOrThrow({ where: { id: tokenId } });
+    });
+    if (row) return this.present(row, now);
+    if (await this.db.registrationToken.findUnique({ where: { id: tokenId } })) {
+      throw conflict('TOKEN_ALREADY_REVOKED', `token ${tokenId} is already revoked`);
+    }
+    throw tokenNotFound(tokenId);
+  }
+
+  /**
+   * Uses the token once for a registration, inside the caller's transaction so that a failed
+   * registration gives the use back. Checks signature, then revocation, expiry (against `now`),
+   * the account's status, and finally takes one use with a single conditional UPDATE: concurrent
+   * registrations queue on the row lock and re-check `uses < max_uses`, so a token is never used
+   * more often than allowed. The row lock is held until the caller commits.
+   */
+  async consume(tx: Prisma.TransactionClient, idToken: string, now: Date): Promise<ConsumedToken> {
+    const claims = this.jwt.verify<RegistrationClaims>(idToken, 'slm:registration', { ignoreExpiration: true });
+    if (typeof claims.jti !== 'string' || !UUID_PATTERN.test(claims.jti) || typeof claims.va !== 'string' || typeof claims.exp !== 'number') {
+      throw invalidToken();
+    }
+    const row = await tx.registrationToken.findUnique({ where: { id: claims.jti }, include: { virtualAccount: { include: { account: true } } } });
+    if (!row || row.virtualAccountId !== claims.va) throw invalidToken();
+    if (row.revokedAt) throw unauthorized('TOKEN_REVOKED', 'the registration token was revoked');
+    if (claims.exp * 1000 <= now.getTime()) throw unauthorized('TOKEN_EXPIRED', 'the registration token has expired');
+    const account = row.virtualAccount.account;
+    if (account.status !== 'ACTIVE') throw forbidden('ACCOUNT_INACTIVE', `the token's account ${account.name} is not active`);
+    const used = await tx.$executeRaw`UPDATE registration_token SET uses = uses + 1 WHERE id = ${row.id}::uuid AND uses < max_uses`;
+    if (used === 0) throw unauthorized('TOKEN_EXHAUSTED', 'the registration token has no uses left');
+    return {
+      tokenId: row.id,
+      virtualAccountId: row.virtualAccountId,
+      virtualAccountName: row.virtualAccount.name,
+      accountId: account.id,
+      accountName: account.name,
+      smartAccount: account.smartAccount,
+      exportControlled: row.exportControlled,
+    };
+  }
+
+  /** Re-signs the token with its original jti, iat and exp, so admins can copy it again (as SSM shows it). */
+  private present(row: TokenRow, now: Date) {
+    const { issuedAtSeconds, lifetimeSeconds } = storedTokenTimes(row);
+    return {
+      id: row.id,
+      description: row.description,
+      createdAt: row.createdAt.toISOString(),
+      createdBy: row.createdBy,
+      expiresAt: row.expiresAt.toISOString(),
+      maxUses: row.maxUses,
+      uses: row.uses,
+      usesLeft: Math.max(0, row.maxUses - row.uses),
+      exportControlled: row.exportControlled,
+      status: tokenStatus(row, now),
+      token: this.jwt.sign({ va: row.virtualAccountId, iat: issuedAtSeconds }, 'slm:registration', lifetimeSeconds, row.id),
+    };
+  }
+}
+
+function tokenNotFound(tokenId: string) {
+  return notFound('TOKEN_NOT_FOUND', `no registration token with id ${tokenId}`);
+}

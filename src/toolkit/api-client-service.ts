@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../app-context';
+import type { Db } from '../store/database';
+import type { JwtService } from '../auth/jwt-service';
+import type { EventLog } from '../events/event-log';
+import { type AccountService, isUniqueViolation } from '../accounts/account-service';
+import { hashSecret, verifySecret } from '../auth/password';
+import { AppError, conflict } from '../errors';
+import type { ApiClientClaims } from './api-client-auth';
+
+/** The body of POST /backend/oauth/token (RFC 6749 section 4.4, credentials in the body). */
+export type TokenRequestBody = { grant_type?: string; client_id?: string; client_secret?: string };
+
+const oauthError = (code: string, status: number, oauth: string, message: string) => new AppError(code, status, message, { oauthError: oauth });
+const invalidClient = () => oauthError('INVALID_CLIENT', 401, 'invalid_client', 'unknown client or wrong secret');
+
+/** API Toolkit clients of a local account and the OAuth 2.0 client-credentials grant. */
+export class ApiClientService {
+  // Checked against when the client id is unknown, so a wrong id costs as long as a wrong secret.
+  private decoyHash?: Promise<string>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly jwt: JwtService,
+    private readonly accounts: AccountService,
+    private readonly events: EventLog,
+    private readonly clock: Clock,
+    private readonly accessTokenTtlSeconds: number,
+  ) {}
+
+  /** Creates a client; the secret is returned here once and only its hash is kept. */
+  async create(actor: string, accountName: string, input: { name: string }) {
+    const { accountId } = await this.accounts.resolveAccount(accountName);
+    const clientId = randomBytes(16).toString('hex');
+    const clientSecret = randomBytes(32).toString('base64url');
+    const secretHash = await hashSecret(clientSecret);
+    try {
+      const created = await this.db.$transaction(async (tx) => {
+        const row = await tx.apiClient.create({ data: { clientId, secretHash, name: input.name, accountId, createdAt: this.clock() } });
+        await this.events.record({
+          actor, action: 'api-client.create', objectType: 'api-client', objectId: clientId, outcome: 'success', details: { account: accountName, name: input.name },
+        }, tx);
+        return row;
+      });
+      return { clientId, clientSecret, name: created.name, accountName, createdAt: created.createdAt.toISOString() };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('API_CLIENT_EXISTS', `account ${accountName} already has an API client named ${input.name}`);
+      throw err;
+    }
+  }
+
+  async list(accountName: string) {
+    const { accountId } = await this.accounts.resolveAccount(accountName);
+    const rows = await this.db.apiClient.findMany({ where: { accountId }, orderBy: { name: 'asc' } });
+    return rows.map((r) => ({ clientId: r.clientId, name: r.name, accountName, createdAt: r.createdAt.toISOString() }));
+  }
+
+  /**
+   * Client-credentials grant. Errors carry RFC 6749 names: unsupported_grant_type and
+   * invalid_request (400), invalid_client (401), and unauthorized_client (400) when the
+   * client's account is not active.
+   */
+  async issueAccessToken(body: TokenRequestBody) {
+    if (!body.grant_type) throw oauthError('INVALID_REQUEST', 400, 'invalid_request', 'grant_type is required');
+    if (body.grant_type !== 'client_credentials') {
+      throw oauthError('UNSUPPORTED_GRANT_TYPE', 400, 'unsupported_grant_type', 'only the client_credentials grant is supported');
+    }
+    if (!body.client_id || !body.client_secret) throw oauthError('INVALID_REQUEST', 400, 'invalid_request', 'client_id and client_secret are required');
+    const client = await this.db.apiClient.findUnique({ where: { clientId: body.client_id }, include: { account: true } });
+    const secretMatches = await verifySecret(body.client_secret, client?.secretHash ?? (await this.decoy()));
+    if (!client || !secretMatches) {
+      await this.events.record({ actor: body.client_id, action: 'api-client.token', objectType: 'api-client', objectId: body.client_id, outcome: 'failure' });
+      throw invalidClient();
+    }
+    if (client.account.status !== 'ACTIVE') {
+      throw oauthError('ACCOUNT_INACTIVE', 400, 'unauthorized_client', `the client's account ${client.account.name} is not active`);
+    }
+    const claims: ApiClientClaims = { sub: client.clientId, acct: client.account.name, acctId: client.accountId };
+    return {
+      access_token: this.jwt.sign(claims, 'slm:api', this.accessTokenTtlSeconds),
+      token_type: 'Bearer' as const,
+      expires_in: this.accessTokenTtlSeconds,
+    };
+  }
+
+  private decoy(): Promise<string> {
+    return (this.decoyHash ??= hashSecret(randomBytes(32).toString('base64url')));
+  }
+}

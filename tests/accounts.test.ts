@@ -1,0 +1,187 @@
+import { startTestServer, type TestServer } from './support/test-server';
+
+describe('Local accounts and virtual accounts', () => {
+  let server: TestServer;
+  let admin: string;
+  let operator: string;
+  const get = (path: string, token = admin) => server.http().get(path).auth(token, { type: 'bearer' });
+  const post = (path: string, body?: object, token = admin) => {
+    const req = server.http().post(path).auth(token, { type: 'bearer' });
+    return body === undefined ? req : req.send(body);
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    admin = await server.login();
+    await post('/api/v1/users', { username: 'olga', password: 'operator-pass', role: 'operator' });
+    operator = await server.login('olga', 'operator-pass');
+  });
+  afterAll(() => server.close());
+
+  test('When an admin requests an account, then it is REQUESTED with a Default virtual account and the request is logged', async () => {
+    const res = await post('/api/v1/accounts', { name: 'Acme Corp', description: 'Acme production', contactEmail: 'ops@acme.example' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      name: 'Acme Corp', description: 'Acme production', contactEmail: 'ops@acme.example', smartAccount: null, status: 'REQUESTED', approvedAt: null,
+    });
+    expect(res.body.virtualAccounts.map((v: { name: string }) => v.name)).toEqual(['Default']);
+
+    const fetched = await get('/api/v1/accounts/Acme%20Corp');
+    expect(fetched.status).toBe(200);
+    expect(fetched.body).toEqual(res.body);
+    const events = await get('/api/v1/events?action=account.request');
+    expect(events.body.events[0]).toMatchObject({ actor: 'admin', objectType: 'account', objectId: 'Acme Corp', outcome: 'success' });
+  });
+
+  test('When an account name is taken, then the request answers 409 ACCOUNT_EXISTS and creates nothing', async () => {
+    await post('/api/v1/accounts', { name: 'Twice' });
+    const res = await post('/api/v1/accounts', { name: 'Twice', description: 'again' });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('ACCOUNT_EXISTS');
+    const list = await get('/api/v1/accounts');
+    expect(list.body.accounts.filter((a: { name: string }) => a.name === 'Twice')).toHaveLength(1);
+  });
+
+  test.each([
+    ['no name', {}],
+    ['a name with a slash', { name: 'bad/name' }],
+    ['a name starting with a space', { name: ' lead' }],
+    ['a name of 65 characters', { name: 'x'.repeat(65) }],
+    ['a numeric name', { name: 42 }],
+    ['a malformed contact email', { name: 'Mail', contactEmail: 'not-an-email' }],
+    ['an unknown field', { name: 'Extra', owner: 'me' }],
+  ])('When the account request has %s, then it answers 400 VALIDATION_FAILED', async (_label, body) => {
+    const res = await post('/api/v1/accounts', body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+  });
+
+  test('When an account is approved, deactivated and approved again, then each step changes the status once and wrong steps answer 409 INVALID_ACCOUNT_STATE', async () => {
+    await post('/api/v1/accounts', { name: 'Lifecycle' });
+    const approved = await post('/api/v1/accounts/Lifecycle/approve', { smartAccount: 'lifecycle.example' });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: 'ACTIVE', smartAccount: 'lifecycle.example' });
+    expect(Date.parse(approved.body.approvedAt)).toBeGreaterThan(Date.now() - 60_000);
+
+    const again = await post('/api/v1/accounts/Lifecycle/approve');
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ code: 'INVALID_ACCOUNT_STATE', details: { status: 'ACTIVE' } });
+
+    expect((await post('/api/v1/accounts/Lifecycle/deactivate')).body.status).toBe('INACTIVE');
+    const twice = await post('/api/v1/accounts/Lifecycle/deactivate');
+    expect(twice.status).toBe(409);
+    expect(twice.body.error.code).toBe('INVALID_ACCOUNT_STATE');
+
+    const reactivated = await post('/api/v1/accounts/Lifecycle/approve');
+    expect(reactivated.body).toMatchObject({ status: 'ACTIVE', smartAccount: 'lifecycle.example' });
+    const events = await get('/api/v1/events?action=account.deactivate');
+    expect(events.body.events[0]).toMatchObject({ objectId: 'Lifecycle', outcome: 'success' });
+  });
+
+  test('When a requested account is deactivated, then the request is rejected (INACTIVE)', async () => {
+    await post('/api/v1/accounts', { name: 'Rejected' });
+    const res = await post('/api/v1/accounts/Rejected/deactivate');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'INACTIVE', approvedAt: null });
+  });
+
+  test('When five admins approve the same account at once, then exactly one succeeds and one event is logged', async () => {
+    await post('/api/v1/accounts', { name: 'Race' });
+    const results = await Promise.all(Array.from({ length: 5 }, () => post('/api/v1/accounts/Race/approve')));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409, 409, 409]);
+    const events = await get('/api/v1/events?action=account.approve&pageSize=500');
+    expect(events.body.events.filter((e: { objectId: string }) => e.objectId === 'Race')).toHaveLength(1);
+  });
+
+  test('When the approve body has a wrong field, then it answers 400 VALIDATION_FAILED', async () => {
+    await post('/api/v1/accounts', { name: 'Strict' });
+    for (const body of [{ smartAccount: '' }, { smartAccount: 7 }, { approvedBy: 'me' }]) {
+      const res = await post('/api/v1/accounts/Strict/approve', body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    }
+    expect((await get('/api/v1/accounts/Strict')).body.status).toBe('REQUESTED');
+  });
+
+  test('When an account is unknown, then every account endpoint answers 404 ACCOUNT_NOT_FOUND', async () => {
+    const responses = [
+      await get('/api/v1/accounts/Nobody'),
+      await post('/api/v1/accounts/Nobody/approve'),
+      await post('/api/v1/accounts/Nobody/deactivate'),
+      await get('/api/v1/accounts/Nobody/virtual-accounts'),
+      await post('/api/v1/accounts/Nobody/virtual-accounts', { name: 'Lab' }),
+    ];
+    for (const res of responses) {
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('ACCOUNT_NOT_FOUND');
+    }
+  });
+
+  test('When a virtual account is created, then it is listed by name and a duplicate answers 409 VIRTUAL_ACCOUNT_EXISTS', async () => {
+    await post('/api/v1/accounts', { name: 'Globex' });
+    const created = await post('/api/v1/accounts/Globex/virtual-accounts', { name: 'Lab 1' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Lab 1' });
+    const list = await get('/api/v1/accounts/Globex/virtual-accounts');
+    expect(list.body.virtualAccounts.map((v: { name: string }) => v.name)).toEqual(['Default', 'Lab 1']);
+    for (const name of ['Lab 1', 'Default']) {
+      const dup = await post('/api/v1/accounts/Globex/virtual-accounts', { name });
+      expect(dup.status).toBe(409);
+      expect(dup.body.error.code).toBe('VIRTUAL_ACCOUNT_EXISTS');
+    }
+    const bad = await post('/api/v1/accounts/Globex/virtual-accounts', { name: 'no/slash' });
+    expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+    const events = await get('/api/v1/events?action=virtual-account.create');
+    expect(events.body.events[0]).toMatchObject({ objectId: 'Globex/Lab 1' });
+  });
+
+  test('When the same virtual account name is used in two accounts, then both exist', async () => {
+    await post('/api/v1/accounts', { name: 'Initech' });
+    const res = await post('/api/v1/accounts/Initech/virtual-accounts', { name: 'Lab 1' });
+    expect(res.status).toBe(201);
+  });
+
+  test('When an operator reads, then it works, and when an operator writes, then it answers 403 FORBIDDEN and changes nothing', async () => {
+    expect((await get('/api/v1/accounts', operator)).status).toBe(200);
+    expect((await get('/api/v1/accounts/Acme%20Corp', operator)).status).toBe(200);
+    expect((await get('/api/v1/accounts/Acme%20Corp/virtual-accounts', operator)).status).toBe(200);
+    const writes = [
+      await post('/api/v1/accounts', { name: 'ByOperator' }, operator),
+      await post('/api/v1/accounts/Acme%20Corp/approve', {}, operator),
+      await post('/api/v1/accounts/Acme%20Corp/deactivate', undefined, operator),
+      await post('/api/v1/accounts/Acme%20Corp/virtual-accounts', { name: 'Ops' }, operator),
+    ];
+    for (const res of writes) {
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('FORBIDDEN');
+    }
+    expect((await get('/api/v1/accounts/Acme%20Corp')).body.status).toBe('REQUESTED');
+    expect((await get('/api/v1/accounts/ByOperator')).status).toBe(404);
+  });
+
+  test('When no session is sent, then account endpoints answer 401 AUTHENTICATION_REQUIRED', async () => {
+    const res = await server.http().get('/api/v1/accounts');
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('AUTHENTICATION_REQUIRED');
+  });
+
+  test('When another feature resolves names, then it gets the ids, or ACCOUNT_NOT_FOUND / VIRTUAL_ACCOUNT_NOT_FOUND', async () => {
+    const account = (await get('/api/v1/accounts/Globex')).body;
+    const lab = account.virtualAccounts.find((v: { name: string }) => v.name === 'Lab 1');
+    await expect(server.ctx.accounts.resolveVirtualAccount('Globex', 'Lab 1')).resolves.toEqual({
+      accountId: account.id, accountName: 'Globex', accountStatus: 'REQUESTED', smartAccount: null, virtualAccountId: lab.id, virtualAccountName: 'Lab 1',
+    });
+    await expect(server.ctx.accounts.resolveVirtualAccount('Globex', 'Nope')).rejects.toMatchObject({ code: 'VIRTUAL_ACCOUNT_NOT_FOUND', status: 404 });
+    await expect(server.ctx.accounts.resolveVirtualAccount('Nope', 'Default')).rejects.toMatchObject({ code: 'ACCOUNT_NOT_FOUND', status: 404 });
+    const missingVa = await get('/api/v1/accounts/Globex/virtual-accounts/Nope/tokens');
+    expect(missingVa.status).toBe(404);
+    expect(missingVa.body.error.code).toBe('VIRTUAL_ACCOUNT_NOT_FOUND');
+  });
+
+  test('When accounts are listed, then they come sorted by name with the allow-listed fields only', async () => {
+    const res = await get('/api/v1/accounts');
+    const names = res.body.accounts.map((a: { name: string }) => a.name);
+    expect(names).toEqual([...names].sort());
+    expect(Object.keys(res.body.accounts[0]).sort()).toEqual(['approvedAt', 'contactEmail', 'createdAt', 'description', 'id', 'name', 'smartAccount', 'status']);
+  });
+});
