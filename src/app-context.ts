@@ -8,6 +8,7 @@ import { EventLog } from './events/event-log';
 import { UserService } from './users/user-service';
 import { SettingsStore } from './config/settings-store';
 import { HostCommonNameService } from './hcn/host-common-name';
+import { LicenseService } from './licenses/license-service';
 import { AccountService } from './accounts/account-service';
 import { TokenService } from './tokens/token-service';
 import { ApiClientService } from './toolkit/api-client-service';
@@ -26,8 +27,9 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const settings = new SettingsStore(db);
   const users = new UserService(db, jwt, events, config.sessionTtlSeconds);
   const hcn = new HostCommonNameService(settings);
+  const licenses = new LicenseService(db, events, settings, clock);
   const accounts = new AccountService(db, events, clock);
   const tokens = new TokenService(db, jwt, accounts, events, clock);
   const apiClients = new ApiClientService(db, jwt, accounts, events, clock, config.accessTokenTtlSeconds);
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, accounts, tokens, apiClients };
+  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, licenses, accounts, tokens, apiClients };
 }

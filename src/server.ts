@@ -5,6 +5,7 @@ import { openStore } from './store/database';
 import { createContext, type AppContext, type Clock } from './app-context';
 import { createApp } from './http/app';
 import { HttpsListeners } from './http/https-listeners';
+import { INSTALLED_AT_KEY } from './licenses/license-service';
 import { HOST_COMMON_NAME_KEY } from './hcn/host-common-name';
 
 export type RunningServer = {
@@ -24,6 +25,7 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
     process.stdout.write(`\nBootstrap admin created: username "admin", password "${bootstrap.generatedPassword}"\n\n`);
   }
   const hostCommonName = await ctx.settings.initialize(HOST_COMMON_NAME_KEY, config.initialHostCommonName);
+  await ctx.settings.initialize(INSTALLED_AT_KEY, ctx.clock().toISOString());
   const ca = await ctx.pki.ca();
   const tls = await ctx.pki.tlsCredential(hostCommonName);
   await ctx.pki.writeCertificates(config.certsDir, hostCommonName);

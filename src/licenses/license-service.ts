@@ -1,0 +1,253 @@
+import type { Clock } from '../app-context';
+import type { Db } from '../store/database';
+import { Prisma } from '../generated/prisma/client';
+import type { EventLog } from '../events/event-log';
+import type { SettingsStore } from '../config/settings-store';
+import { forbidden, notFound } from '../errors';
+import { computeLicenses, DAY_MS, type LicenseLine, type LicensePosition, type Severity } from './accounting';
+import { invalidEntitlementFile, parseEntitlementFile, TAG_PATTERN, type EntitlementFault } from './entitlement-file';
+
+/** Setting written by the sync feature after each successful synchronization (ISO time). */
+export const SYNC_LAST_SUCCESS_KEY = 'sync.lastSuccessAt';
+/** Set once on the first start; sync deadlines count from it until a first synchronization. */
+export const INSTALLED_AT_KEY = 'server.installedAt';
+export const IMPORT_SOURCE = 'IMPORT';
+
+const RENEW_WARNING_DAYS = 30;
+const CONTACT_WARNING_DAYS = 30;
+const SYNC_UPCOMING_DAYS = 30;
+const SYNC_OVERDUE_DAYS = 90;
+
+export type Compliance = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
+export type Page = { virtualAccount?: string; limit: number; offset?: number };
+export type AccountLicense = LicensePosition & { virtualAccount: string };
+export type Alert = {
+  messageType: string;
+  severity: Severity;
+  source: string;
+  /** null for alerts about the whole server (synchronization). */
+  virtualAccount: string | null;
+  message: string;
+};
+
+type Reader = Prisma.TransactionClient | Db;
+type Row = {
+  virtualAccount: string;
+  tag: string;
+  displayName: string | null;
+  billingType: string | null;
+  quantity: number | null;
+  startsAt: Date | null;
+  endsAt: Date | null;
+  family: string | null;
+  tier: number | null;
+  inUse: number | null;
+};
+
+/** `limit` -1 means all (API Toolkit convention). */
+const page = <T>(items: T[], { limit, offset = 0 }: Page) => items.slice(offset, limit === -1 ? undefined : offset + limit);
+const SEVERITY_ORDER: Record<Severity, number> = { Major: 0, Minor: 1 };
+
+/**
+ * License balances, compliance and alerts. Usage comes from `usage_total`, which the transport
+ * feature keeps in the same transaction as each product's report, and is read together with the
+ * purchase lines in ONE statement, so a balance never mixes two states (PostgreSQL gives each
+ * statement one snapshot) and never sums the raw usage table.
+ */
+export class LicenseService {
+  constructor(
+    private readonly db: Db,
+    private readonly events: EventLog,
+    private readonly settings: SettingsStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * For the transport `authorize`, inside its transaction after it wrote the new usage:
+   * OUT_OF_COMPLIANCE when the tag's balance after substitution is below 0, INVALID_TAG when the
+   * tag is malformed or sold by no license line on this server, AUTHORIZED otherwise.
+   */
+  async complianceForTags(tx: Prisma.TransactionClient, virtualAccountId: string, tags: string[], now: Date): Promise<Map<string, Compliance>> {
+    const wellFormed = [...new Set(tags)].filter((t) => TAG_PATTERN.test(t));
+    const known = new Set(
+      wellFormed.length
+        ? (await tx.license.findMany({ where: { tag: { in: wellFormed } }, distinct: ['tag'], select: { tag: true } })).map((l) => l.tag)
+        : [],
+    );
+    const rows = await this.snapshot(tx, Prisma.sql`va.id = ${virtualAccountId}::uuid`);
+    const balances = new Map(this.positions(rows, now).map((p) => [p.tag, p.balance]));
+    return new Map(
+      tags.map((tag): [string, Compliance] => [
+        tag,
+        !known.has(tag) ? 'INVALID_TAG' : (balances.get(tag) ?? 0) < 0 ? 'OUT_OF_COMPLIANCE' : 'AUTHORIZED',
+      ]),
+    );
+  }
+
+  /**
+   * Every license position of an account (or one virtual account), sorted by virtual account and
+   * display name. `clientAccountId` is the account an API client was issued for: an account of
+   * the same name created later is not the client's.
+   */
+  async accountLicenses(accountName: string, query: Page, now: Date = this.clock(), clientAccountId?: string): Promise<AccountLicense[]> {
+    const scope = await this.scope(accountName, query.virtualAccount, clientAccountId);
+    const rows = await this.snapshot(this.db, scope.where);
+    return page(this.positions(rows, now), query);
+  }
+
+  /** License alerts, product-instance alerts and the server's synchronization alert, Major first. */
+  async accountAlerts(accountName: string, query: Page, now: Date = this.clock(), clientAccountId?: string): Promise<Alert[]> {
+    const scope = await this.scope(accountName, query.virtualAccount, clientAccountId);
+    const [rows, instances, sync] = await Promise.all([
+      this.snapshot(this.db, scope.where),
+      this.db.productInstance.findMany({
+        where: {
+          virtualAccount: scope.virtualAccountId ? { id: scope.virtualAccountId } : { accountId: scope.accountId },
+          status: 'REGISTERED',
+          OR: [
+            { certNotAfter: { lte: new Date(now.getTime() + RENEW_WARNING_DAYS * DAY_MS) } },
+            { lastContactAt: { lt: new Date(now.getTime() - CONTACT_WARNING_DAYS * DAY_MS) } },
+          ],
+        },
+        select: { name: true, certNotAfter: true, lastContactAt: true, virtualAccount: { select: { name: true } } },
+      }),
+      this.syncAlert(now),
+    ]);
+    const alerts: Alert[] = this.positions(rows, now).flatMap((p) =>
+      p.alerts.map((a) => ({ ...a, source: p.displayName, virtualAccount: p.virtualAccount })),
+    );
+    for (const pi of instances) {
+      const va = pi.virtualAccount.name;
+      if (pi.certNotAfter.getTime() <= now.getTime() + RENEW_WARNING_DAYS * DAY_MS) {
+        alerts.push({
+          messageType: 'Product Instance Failed to Renew', severity: 'Minor', source: pi.name, virtualAccount: va,
+          message: `the ID certificate of ${pi.name} ${pi.certNotAfter <= now ? 'expired' : 'expires'} on ${pi.certNotAfter.toISOString()} and has not been renewed`,
+        });
+      }
+      if (pi.lastContactAt.getTime() < now.getTime() - CONTACT_WARNING_DAYS * DAY_MS) {
+        alerts.push({
+          messageType: 'Product Instance Failed to Connect', severity: 'Minor', source: pi.name, virtualAccount: va,
+          message: `no message from ${pi.name} since ${pi.lastContactAt.toISOString()}`,
+        });
+      }
+    }
+    if (sync) alerts.push(sync);
+    alerts.sort((a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      a.messageType.localeCompare(b.messageType) ||
+      (a.virtualAccount ?? '').localeCompare(b.virtualAccount ?? '') ||
+      a.source.localeCompare(b.source),
+    );
+    return page(alerts, query);
+  }
+
+  /**
+   * Imports an entitlement file (closed networks). The whole file is checked first and refused
+   * whole on any fault. Then, for each (account, virtual account) named in the file, its lines
+   * from earlier imports are replaced by the file's lines, all in one transaction; lines from
+   * synchronization and virtual accounts the file does not name are left alone. Accounts and
+   * virtual accounts must already exist: a misspelt name is refused rather than created.
+   */
+  async importEntitlements(actor: string, body: unknown) {
+    const { entries, faults } = parseEntitlementFile(body);
+    if (faults.length) throw invalidEntitlementFile(faults);
+    return this.db.$transaction(async (tx) => {
+      const targets = new Map<string, { account: string; virtualAccount: string; id?: string; lines: number; replaced: number }>();
+      for (const e of entries) {
+        const key = JSON.stringify([e.account, e.virtualAccount]);
+        const t = targets.get(key) ?? { account: e.account, virtualAccount: e.virtualAccount, lines: 0, replaced: 0 };
+        t.lines++;
+        targets.set(key, t);
+      }
+      const vas = await tx.virtualAccount.findMany({
+        where: { OR: [...targets.values()].map((t) => ({ name: t.virtualAccount, account: { name: t.account } })) },
+        select: { id: true, name: true, account: { select: { name: true } } },
+      });
+      for (const va of vas) targets.get(JSON.stringify([va.account.name, va.name]))!.id = va.id;
+      const unknown: EntitlementFault[] = [];
+      const accounts = new Set((await tx.localAccount.findMany({ where: { name: { in: entries.map((e) => e.account) } }, select: { name: true } })).map((a) => a.name));
+      entries.forEach((e, index) => {
+        if (!accounts.has(e.account)) unknown.push({ index, field: 'account', message: `no local account named ${e.account}` });
+        else if (!targets.get(JSON.stringify([e.account, e.virtualAccount]))!.id) {
+          unknown.push({ index, field: 'virtualAccount', message: `account ${e.account} has no virtual account named ${e.virtualAccount}` });
+        }
+      });
+      if (unknown.length) throw invalidEntitlementFile(unknown);
+
+      const ids = [...targets.values()].map((t) => t.id!);
+      // Two imports naming the same virtual account take turns instead of interleaving delete and insert.
+      await tx.$queryRaw`SELECT id FROM virtual_account WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
+      for (const t of targets.values()) {
+        t.replaced = (await tx.license.deleteMany({ where: { virtualAccountId: t.id!, source: IMPORT_SOURCE } })).count;
+      }
+      const idOf = (e: { account: string; virtualAccount: string }) => targets.get(JSON.stringify([e.account, e.virtualAccount]))!.id!;
+      const now = this.clock();
+      await tx.license.createMany({
+        data: entries.map((e) => ({
+          virtualAccountId: idOf(e), tag: e.tag, displayName: e.displayName, billingType: e.billingType, quantity: e.quantity,
+          startsAt: e.startsAt, endsAt: e.endsAt, family: e.family, tier: e.tier, source: IMPORT_SOURCE, createdAt: now,
+        })),
+      });
+      const virtualAccounts = [...targets.values()].map((t) => ({ account: t.account, virtualAccount: t.virtualAccount, lines: t.lines, replaced: t.replaced }));
+      await this.events.record({
+        actor, action: 'licenses.import', objectType: 'license', objectId: null, outcome: 'success',
+        details: { lines: entries.length, virtualAccounts },
+      }, tx);
+      return { imported: entries.length, virtualAccounts };
+    });
+  }
+
+  private async scope(accountName: string, virtualAccount: string | undefined, clientAccountId?: string) {
+    const account = await this.db.localAccount.findUnique({ where: { name: accountName }, select: { id: true } });
+    if (account && clientAccountId && account.id !== clientAccountId) {
+      throw forbidden('ACCOUNT_FORBIDDEN', `this API client may not read account ${accountName}`);
+    }
+    if (!account) throw notFound('ACCOUNT_NOT_FOUND', `no account named ${accountName}`);
+    if (virtualAccount === undefined) return { accountId: account.id, virtualAccountId: undefined, where: Prisma.sql`va.account_id = ${account.id}::uuid` };
+    const va = await this.db.virtualAccount.findUnique({ where: { accountId_name: { accountId: account.id, name: virtualAccount } }, select: { id: true } });
+    if (!va) throw notFound('VIRTUAL_ACCOUNT_NOT_FOUND', `account ${accountName} has no virtual account named ${virtualAccount}`);
+    return { accountId: account.id, virtualAccountId: va.id, where: Prisma.sql`va.id = ${va.id}::uuid` };
+  }
+
+  /** Purchase lines and usage totals of the chosen virtual accounts in one statement (one snapshot). */
+  private snapshot(db: Reader, where: Prisma.Sql): Promise<Row[]> {
+    return db.$queryRaw<Row[]>`
+      SELECT va.name AS "virtualAccount", l.tag, l.display_name AS "displayName", l.billing_type AS "billingType",
+             l.quantity, l.starts_at AS "startsAt", l.ends_at AS "endsAt", l.family, l.tier, NULL::int AS "inUse",
+             l.created_at AS "createdAt", l.id AS "lineId"
+        FROM license l JOIN virtual_account va ON va.id = l.virtual_account_id
+       WHERE ${where}
+      UNION ALL
+      SELECT va.name, u.tag, NULL, NULL, NULL, NULL, NULL, NULL, NULL, u.in_use, NULL, NULL
+        FROM usage_total u JOIN virtual_account va ON va.id = u.virtual_account_id
+       WHERE ${where}
+       ORDER BY "virtualAccount", "createdAt", "lineId"`;
+  }
+
+  private positions(rows: Row[], now: Date): AccountLicense[] {
+    const byVa = new Map<string, { lines: LicenseLine[]; inUse: Map<string, number> }>();
+    for (const r of rows) {
+      let va = byVa.get(r.virtualAccount);
+      if (!va) byVa.set(r.virtualAccount, (va = { lines: [], inUse: new Map() }));
+      if (r.inUse !== null) va.inUse.set(r.tag, r.inUse);
+      else va.lines.push({ ...r, displayName: r.displayName!, billingType: r.billingType!, quantity: r.quantity! });
+    }
+    return [...byVa].flatMap(([virtualAccount, va]) => computeLicenses(va.lines, va.inUse, now).map((p) => ({ ...p, virtualAccount })));
+  }
+
+  private async syncAlert(now: Date): Promise<Alert | undefined> {
+    const since = (await this.settings.get<string>(SYNC_LAST_SUCCESS_KEY)) ?? (await this.settings.get<string>(INSTALLED_AT_KEY));
+    if (!since || Number.isNaN(Date.parse(since))) return undefined;
+    const days = Math.floor((now.getTime() - Date.parse(since)) / DAY_MS);
+    if (days < SYNC_UPCOMING_DAYS) return undefined;
+    const overdue = days >= SYNC_OVERDUE_DAYS;
+    return {
+      messageType: overdue ? 'Synchronization Overdue' : 'Upcoming Synchronization Deadline',
+      severity: overdue ? 'Major' : 'Minor',
+      source: 'Synchronization',
+      virtualAccount: null,
+      message: `no successful synchronization for ${days} days (since ${new Date(since).toISOString()})` +
+        (overdue ? '' : `; synchronize within ${SYNC_OVERDUE_DAYS - days} days`),
+    };
+  }
+}

@@ -1,0 +1,29 @@
+import type { AccountLicense, Alert } from './license-service';
+
+/** The license row of the API Toolkit and the admin API; the first five fields are the fixed SSM On-Prem ones. */
+export const presentLicense = (p: AccountLicense) => ({
+  license: p.displayName,
+  status: p.status,
+  quantity: p.purchased,
+  inUse: p.inUse,
+  available: p.purchased - p.inUse,
+  tag: p.tag,
+  billingType: p.billingType,
+  family: p.family,
+  tier: p.tier,
+  substitution: p.substitution,
+  borrowed: p.borrowed,
+  lent: p.lent,
+  balance: p.balance,
+  virtualAccount: p.virtualAccount,
+  endsAt: p.endsAt?.toISOString() ?? null,
+  alerts: p.alerts.map((a) => ({ messageType: a.messageType, severity: a.severity, message: a.message })),
+});
+
+export const presentAlert = (a: Alert) => ({
+  messageType: a.messageType,
+  severity: a.severity,
+  source: a.source,
+  virtualAccount: a.virtualAccount,
+  message: a.message,
+});
