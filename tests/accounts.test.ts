@@ -1,4 +1,5 @@
-import { startTestServer, type TestServer } from './support/test-server';
+import path from 'node:path';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from './support/test-server';
 
 describe('Local accounts and virtual accounts', () => {
   let server: TestServer;
@@ -183,5 +184,79 @@ describe('Local accounts and virtual accounts', () => {
     const names = res.body.accounts.map((a: { name: string }) => a.name);
     expect(names).toEqual([...names].sort());
     expect(Object.keys(res.body.accounts[0]).sort()).toEqual(['approvedAt', 'contactEmail', 'createdAt', 'description', 'id', 'name', 'smartAccount', 'status']);
+  });
+});
+
+describe('Admin CLI: account, token and client commands against a running server', () => {
+  let server: TestServer;
+  let printed: string[];
+  let logSpy: jest.SpyInstance;
+  let errorSpy: jest.SpyInstance;
+  let exitSpy: jest.SpyInstance;
+
+  /** Runs `slm <args>` in-process with the shared API options, returning what it printed. */
+  const slm = async (...args: string[]) => {
+    printed = [];
+    const { program } = await import('../src/cli/index');
+    await program.parseAsync(['node', 'slm', ...args, '--url', server.url, '--password', ADMIN_PASSWORD, '--ca', path.join(server.dataDir, 'certs', 'ca.pem')]);
+    return printed.join('\n');
+  };
+  const slmJson = async (...args: string[]) => JSON.parse(await slm(...args, '--json'));
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  beforeEach(() => {
+    logSpy = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.join(' ')));
+    errorSpy = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void printed.push(a.join(' ')));
+    exitSpy = jest.spyOn(process, 'exit').mockImplementation((code?: string | number | null) => {
+      throw new Error(`exit ${code}`);
+    });
+  });
+  afterEach(() => {
+    logSpy.mockRestore();
+    errorSpy.mockRestore();
+    exitSpy.mockRestore();
+  });
+  afterAll(() => server.close());
+
+  test('When an admin walks through account create, approve, token create/list/revoke and client create, then each step takes effect on the server', async () => {
+    expect(await slmJson('account', 'create', 'Cli Corp', '--description', 'from the CLI')).toMatchObject({ name: 'Cli Corp', status: 'REQUESTED' });
+    const table = await slm('account', 'approve', 'Cli Corp', '--smart-account', 'cli.example');
+    expect(table.split('\n')[0]).toMatch(/^name\s+status\s+smartAccount/);
+    expect(table).toMatch(/Cli Corp\s+ACTIVE\s+cli\.example/);
+    expect((await slmJson('account', 'list')).accounts.map((a: { name: string }) => a.name)).toEqual(['Cli Corp']);
+
+    const tokenOut = await slm('token', 'create', 'Cli Corp', '--description', 'lab', '--expires-days', '7', '--max-uses', '3', '--export-controlled');
+    const tokenString = tokenOut.trim().split('\n').pop()!;
+    const consumed = await server.ctx.db.$transaction((tx) => server.ctx.tokens.consume(tx, tokenString, new Date()));
+    expect(consumed).toMatchObject({ accountName: 'Cli Corp', virtualAccountName: 'Default', exportControlled: true });
+    const listed = await slmJson('token', 'list', 'Cli Corp');
+    expect(listed.tokens).toEqual([expect.objectContaining({ id: consumed.tokenId, uses: 1, maxUses: 3, status: 'ACTIVE' })]);
+    expect((await slmJson('token', 'revoke', consumed.tokenId)).status).toBe('REVOKED');
+
+    const client = await slmJson('client', 'create', 'Cli Corp', 'nagios');
+    const grant = await server.http().post('/backend/oauth/token').type('form')
+      .send({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret });
+    expect(grant.status).toBe(200);
+  });
+
+  test('When a command fails on the server, then it prints CODE: message and exits 1', async () => {
+    await expect(slm('account', 'approve', 'Nobody')).rejects.toThrow('exit 1');
+    expect(printed.join('\n')).toMatch(/^ACCOUNT_NOT_FOUND: no account named Nobody/m);
+  });
+
+  test('When a numeric option is not a positive integer, then the CLI refuses it before calling the server', async () => {
+    // commander reports argument errors on stderr itself.
+    const tokensBefore = await server.ctx.db.registrationToken.count();
+    let stderr = '';
+    const stderrSpy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+    try {
+      await expect(slm('token', 'create', 'Cli Corp', '--description', 'x', '--max-uses', '0')).rejects.toThrow('exit 1');
+    } finally {
+      stderrSpy.mockRestore();
+    }
+    expect(stderr).toMatch(/--max-uses.*must be a positive integer/);
+    expect(await server.ctx.db.registrationToken.count()).toBe(tokensBefore);
   });
 });

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { ApiClient, ApiError } from './api-client';
+import { registerAccountCommands } from '../accounts/account-commands';
+import { registerTokenCommands } from '../tokens/token-commands';
+import { registerApiClientCommands } from '../toolkit/api-client-commands';
 
 /** Options every admin command shares: where the server is and who logs in. */
 export function withApiOptions(cmd: Command): Command {
@@ -50,7 +53,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 }
 
 /** Feature command groups register themselves here. */
-const COMMAND_GROUPS: ((program: Command) => void)[] = [];
+const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands];
 
 export function registerAdminCommands(program: Command): void {
   for (const register of COMMAND_GROUPS) register(program);
