@@ -28,8 +28,10 @@ program
         },
       );
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    // `on`, not `once`: a dependency uses signal-exit, which re-raises the signal (killing the
+    // process mid-shutdown) when it finds no other listener left.
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
   });
 
 program

@@ -27,6 +27,7 @@ const envSchema = z.object({
   SLM_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   SLM_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(1).default(300),
+  SLM_TRANSPORT_RATE_LIMIT: z.coerce.number().int().min(1).default(12000),
   SLM_UPSTREAM_URL: z.url().optional(),
   SLM_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(86400),
   SLM_DUAL_STACK: bool.default(false),
@@ -50,6 +51,8 @@ export type Config = {
   loginMaxFailures: number;
   loginWindowSeconds: number;
   clockSkewSeconds: number;
+  /** Transport messages accepted per source address per minute. */
+  transportRateLimit: number;
   upstreamUrl?: string;
   syncIntervalSeconds: number;
   dualStack: boolean;
@@ -88,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginMaxFailures: e.SLM_LOGIN_MAX_FAILURES,
     loginWindowSeconds: e.SLM_LOGIN_WINDOW_SECONDS,
     clockSkewSeconds: e.SLM_CLOCK_SKEW_SECONDS,
+    transportRateLimit: e.SLM_TRANSPORT_RATE_LIMIT,
     upstreamUrl: e.SLM_UPSTREAM_URL,
     syncIntervalSeconds: e.SLM_SYNC_INTERVAL_SECONDS,
     dualStack: e.SLM_DUAL_STACK,

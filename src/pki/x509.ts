@@ -46,6 +46,10 @@ export function randomSerialHex(): string {
 
 const spkiDer = (key: KeyObject) => key.export({ type: 'spki', format: 'der' }) as Buffer;
 export const keyIdentifier = (key: KeyObject) => createHash('sha1').update(spkiDer(key)).digest();
+// forge's typings omit the options argument; without decodeBitStrings: false, forge re-encodes an EC
+// key's BIT STRING differently from the signed bytes and signatures stop verifying.
+const fromDer = (bytes: string) =>
+  (asn1.fromDer as unknown as (b: string, o: { decodeBitStrings: boolean }) => forge.asn1.Asn1)(bytes, { decodeBitStrings: false });
 const toForgeBytes = (b: Buffer) => b.toString('binary');
 const fromForgeBytes = (s: string) => Buffer.from(s, 'binary');
 
@@ -82,7 +86,7 @@ export function issueCertificate(req: CertificateRequest): IssuedCertificate {
   ]);
   const tbs = (forge.pki as unknown as ForgeTbs).getTBSCertificate(cert);
   tbs.value[2] = ecdsaSha256AlgorithmIdentifier();
-  tbs.value[6] = asn1.fromDer(toForgeBytes(spkiDer(req.subjectPublicKey)));
+  tbs.value[6] = fromDer(toForgeBytes(spkiDer(req.subjectPublicKey)));
   const tbsDer = fromForgeBytes(asn1.toDer(tbs).getBytes());
   const signature = sign('sha256', tbsDer, req.issuerKey);
   const certificate = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
@@ -111,7 +115,7 @@ export function parseAndVerifyCsr(pem: string): ParsedCsr {
   try {
     const match = /-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([\s\S]+?)-----END (?:NEW )?CERTIFICATE REQUEST-----/.exec(pem);
     if (!match) throw new Error('not a PEM certificate request');
-    const root = asn1.fromDer(toForgeBytes(Buffer.from(match[1].replace(/\s+/g, ''), 'base64')));
+    const root = fromDer(toForgeBytes(Buffer.from(match[1].replace(/\s+/g, ''), 'base64')));
     const [infoNode, algNode, sigNode] = root.value as forge.asn1.Asn1[];
     info = infoNode;
     algorithmOid = asn1.derToOid(((algNode.value as forge.asn1.Asn1[])[0].value as string));

@@ -1,0 +1,30 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from './config';
+
+const dataDir = () => mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+
+describe('loadConfig', () => {
+  test('When nothing is set, then the defaults apply and a KEK is generated into the data directory', () => {
+    const dir = dataDir();
+    const config = loadConfig({ SLM_DATA_DIR: dir });
+    expect(config.port).toBe(8443);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.kek).toHaveLength(32);
+    expect(loadConfig({ SLM_DATA_DIR: dir }).kek).toEqual(config.kek);
+  });
+
+  test.each([
+    ['SLM_PORT', 'eighty'],
+    ['SLM_PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['SLM_KEK', 'short'],
+    ['SLM_LOG_LEVEL', 'loud'],
+    ['SLM_ADMIN_PASSWORD', 'short'],
+    ['SLM_UPSTREAM_URL', 'not a url'],
+    ['SLM_DUAL_STACK', 'maybe'],
+  ])('When %s is %s, then loading fails naming the variable', (name, value) => {
+    expect(() => loadConfig({ SLM_DATA_DIR: dataDir(), [name]: value })).toThrow(new RegExp(name));
+  });
+});
