@@ -1,21 +1,16 @@
 import path from 'node:path';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from './support/test-server';
+import { type AdminSessions, adminSessions } from './support/admin-session';
 
 describe('Local accounts and virtual accounts', () => {
   let server: TestServer;
-  let admin: string;
   let operator: string;
-  const get = (path: string, token = admin) => server.http().get(path).auth(token, { type: 'bearer' });
-  const post = (path: string, body?: object, token = admin) => {
-    const req = server.http().post(path).auth(token, { type: 'bearer' });
-    return body === undefined ? req : req.send(body);
-  };
+  let get: AdminSessions['get'];
+  let post: AdminSessions['post'];
 
   beforeAll(async () => {
     server = await startTestServer();
-    admin = await server.login();
-    await post('/api/v1/users', { username: 'olga', password: 'operator-pass', role: 'operator' });
-    operator = await server.login('olga', 'operator-pass');
+    ({ operator, get, post } = await adminSessions(server));
   });
   afterAll(() => server.close());
 

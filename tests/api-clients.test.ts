@@ -1,24 +1,20 @@
 import jwt from 'jsonwebtoken';
 import { startTestServer, type TestServer } from './support/test-server';
+import { type AdminSessions, adminSessions } from './support/admin-session';
 
 describe('API clients and the OAuth client-credentials grant', () => {
   let server: TestServer;
   let admin: string;
   let operator: string;
+  let get: AdminSessions['get'];
+  let post: AdminSessions['post'];
   let client: { clientId: string; clientSecret: string };
-  const get = (path: string, token = admin) => server.http().get(path).auth(token, { type: 'bearer' });
-  const post = (path: string, body?: object, token = admin) => {
-    const req = server.http().post(path).auth(token, { type: 'bearer' });
-    return body === undefined ? req : req.send(body);
-  };
   const oauth = () => server.http().post('/backend/oauth/token');
   const grant = (c = client) => ({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret });
 
   beforeAll(async () => {
     server = await startTestServer();
-    admin = await server.login();
-    await post('/api/v1/users', { username: 'olga', password: 'operator-pass', role: 'operator' });
-    operator = await server.login('olga', 'operator-pass');
+    ({ admin, operator, get, post } = await adminSessions(server));
     for (const name of ['Acme', 'Globex']) {
       await post('/api/v1/accounts', { name });
       await post(`/api/v1/accounts/${name}/approve`);

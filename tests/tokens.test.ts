@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { startTestServer, type TestServer } from './support/test-server';
+import { type AdminSessions, adminSessions } from './support/admin-session';
 
 type TokenView = { id: string; token: string; expiresAt: string; createdAt: string; status: string; uses: number; usesLeft: number; maxUses: number };
 
 describe('Registration tokens', () => {
   let server: TestServer;
-  let admin: string;
   let operator: string;
+  let get: AdminSessions['get'];
+  let post: AdminSessions['post'];
   let clockOffsetMs = 0;
-  const get = (path: string, token = admin) => server.http().get(path).auth(token, { type: 'bearer' });
-  const post = (path: string, body?: object, token = admin) => {
-    const req = server.http().post(path).auth(token, { type: 'bearer' });
-    return body === undefined ? req : req.send(body);
-  };
   const tokensPath = (account: string, va = 'Default') => `/api/v1/accounts/${encodeURIComponent(account)}/virtual-accounts/${encodeURIComponent(va)}/tokens`;
   const createToken = async (account: string, body: object = {}): Promise<TokenView> => {
     const res = await post(tokensPath(account), { description: 'lab routers', expiresInDays: 30, ...body });
@@ -29,9 +26,7 @@ describe('Registration tokens', () => {
 
   beforeAll(async () => {
     server = await startTestServer({ clock: () => new Date(Date.now() + clockOffsetMs) });
-    admin = await server.login();
-    await post('/api/v1/users', { username: 'olga', password: 'operator-pass', role: 'operator' });
-    operator = await server.login('olga', 'operator-pass');
+    ({ operator, get, post } = await adminSessions(server));
     await newActiveAccount('Acme');
   });
   afterAll(() => server.close());
