@@ -3,6 +3,7 @@ import { ApiClient, ApiError } from './api-client';
 import { registerAccountCommands } from '../accounts/account-commands';
 import { registerTokenCommands } from '../tokens/token-commands';
 import { registerApiClientCommands } from '../toolkit/api-client-commands';
+import { registerLicenseCommands } from '../licenses/license-commands';
 
 /** Options every admin command shares: where the server is and who logs in. */
 export function withApiOptions(cmd: Command): Command {
@@ -53,7 +54,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 }
 
 /** Feature command groups register themselves here. */
-const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands];
+const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands];
 
 export function registerAdminCommands(program: Command): void {
   for (const register of COMMAND_GROUPS) register(program);

@@ -5,7 +5,7 @@ import path from 'node:path';
 export type ApiOptions = { url: string; user: string; password?: string; ca?: string };
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: Record<string, unknown>) {
     super(message);
   }
 }
@@ -46,7 +46,7 @@ export class ApiClient {
             const json = text ? JSON.parse(text) : undefined;
             if ((res.statusCode ?? 500) >= 400) {
               const err = json?.error ?? {};
-              reject(new ApiError(res.statusCode ?? 500, err.code ?? 'HTTP_ERROR', err.message ?? text));
+              reject(new ApiError(res.statusCode ?? 500, err.code ?? 'HTTP_ERROR', err.message ?? text, err.details));
             } else resolve(json as T);
           });
         },

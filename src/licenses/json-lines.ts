@@ -1,3 +1,5 @@
+import type { EntitlementFault } from './entitlement-file';
+
 /**
  * The 1-based line on which each member key and array element of a (valid) JSON text starts,
  * keyed by its path joined with dots (`licenses.3.tag`), so a fault the server reports by entry
@@ -58,4 +60,13 @@ export function jsonLines(text: string): Map<string, number> {
 export function lineOf(lines: Map<string, number>, arrayKey: string, index: number | undefined, field: string): number {
   if (index === undefined) return lines.get(arrayKey) ?? 1;
   return lines.get(`${arrayKey}.${index}.${field}`) ?? lines.get(`${arrayKey}.${index}`) ?? lines.get(arrayKey) ?? 1;
+}
+
+/** The server's faults of an entitlement file, each placed at its line in the file the admin edits. */
+export function faultLines(fileName: string, text: string, faults: EntitlementFault[]): string[] {
+  const lines = jsonLines(text);
+  return faults.map((f) => {
+    const where = f.index === undefined ? f.field : `licenses[${f.index}].${f.field}`;
+    return `${fileName}:${lineOf(lines, 'licenses', f.index, f.field)}: ${where} ${f.message}`;
+  });
 }
