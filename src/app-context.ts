@@ -12,6 +12,8 @@ import { LicenseService } from './licenses/license-service';
 import { AccountService } from './accounts/account-service';
 import { TokenService } from './tokens/token-service';
 import { ApiClientService } from './toolkit/api-client-service';
+import { TransportService } from './transport/transport-service';
+import { IdempotencyStore } from './transport/idempotency';
 
 export type Clock = () => Date;
 
@@ -31,5 +33,9 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const accounts = new AccountService(db, events, clock);
   const tokens = new TokenService(db, jwt, accounts, events, clock);
   const apiClients = new ApiClientService(db, jwt, accounts, events, clock, config.accessTokenTtlSeconds);
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, licenses, accounts, tokens, apiClients };
+  const idempotency = new IdempotencyStore(db, clock);
+  const transport = new TransportService({
+    db, clock, pki, hcn, tokens, licenses, events, idempotency, clockSkewSeconds: config.clockSkewSeconds,
+  });
+  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, licenses, accounts, tokens, apiClients, idempotency, transport };
 }

@@ -30,12 +30,14 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   const tls = await ctx.pki.tlsCredential(hostCommonName);
   await ctx.pki.writeCertificates(config.certsDir, hostCommonName);
   const listeners = new HttpsListeners(createApp(ctx), { key: exportKey(tls.key), cert: tls.certPem + ca.certPem });
+  const stopIdempotencyCleanup = ctx.idempotency.startCleanup(undefined, (err) => logger.warn({ err }, 'idempotency cleanup failed'));
   const address = await listeners.listen(config.bind, config.port);
   logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName }, 'slm-onprem listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      stopIdempotencyCleanup();
       await listeners.close(undefined, config.shutdownGraceSeconds * 1000);
       await store.close();
     })());

@@ -15,12 +15,13 @@ import { toolkitLicenseRoutes } from '../licenses/toolkit-routes';
 import { accountRoutes } from '../accounts/account-routes';
 import { tokenRoutes } from '../tokens/token-routes';
 import { apiClientRoutes } from '../toolkit/api-client-routes';
+import { transportRoutes } from '../transport/transport-routes';
 
 export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Feature routers, in mount order. A feature adds its router here. */
-const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes];
+const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, transportRoutes];
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
