@@ -69,7 +69,8 @@ export class ApiClientService {
     const client = await this.db.apiClient.findUnique({ where: { clientId: body.client_id }, include: { account: true } });
     const secretMatches = await verifySecret(body.client_secret, client?.secretHash ?? (await this.decoy()));
     if (!client || !secretMatches) {
-      await this.events.record({ actor: body.client_id, action: 'api-client.token', objectType: 'api-client', objectId: body.client_id, outcome: 'failure' });
+      // Only failures against a real client are logged: unknown ids would let anyone fill the log.
+      if (client) await this.events.record({ actor: client.clientId, action: 'api-client.token', objectType: 'api-client', objectId: client.clientId, outcome: 'failure' });
       throw invalidClient();
     }
     if (client.account.status !== 'ACTIVE') {
