@@ -1,0 +1,59 @@
+import type { Prisma } from '../generated/prisma/client';
+import type { Db } from '../store/database';
+import type { Clock } from '../app-context';
+
+export type StoredAnswer = { requestHash: string; httpStatus: number; body: unknown };
+type Tx = Prisma.TransactionClient;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Answers to product messages keyed by (sender, jti). A message first claims its key inside the
+ * transaction that applies it; an identical message arriving at the same time blocks on that
+ * claim and, once the first commits, finds the key taken and gets the stored answer instead of
+ * applying the message again.
+ */
+export class IdempotencyStore {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    /** How long answers are kept: longer than any product keeps retrying one message. */
+    readonly retentionMs = 7 * DAY_MS,
+  ) {}
+
+  async find(sender: string, jti: string): Promise<StoredAnswer | null> {
+    return this.db.idempotencyRecord.findUnique({
+      where: { sender_jti: { sender, jti } },
+      select: { requestHash: true, httpStatus: true, body: true },
+    });
+  }
+
+  /** False when another transaction already holds (or committed) this key. */
+  async claim(tx: Tx, sender: string, jti: string, requestHash: string): Promise<boolean> {
+    const inserted = await tx.$executeRaw`
+      INSERT INTO idempotency_record (sender, jti, request_hash, http_status, body, created_at)
+      VALUES (${sender}, ${jti}, ${requestHash}, 0, '{}'::jsonb, ${this.clock()})
+      ON CONFLICT DO NOTHING`;
+    return inserted === 1;
+  }
+
+  async complete(tx: Tx, sender: string, jti: string, httpStatus: number, body: Prisma.InputJsonValue): Promise<void> {
+    await tx.idempotencyRecord.update({ where: { sender_jti: { sender, jti } }, data: { httpStatus, body } });
+  }
+
+  /** Deletes answers older than the retention period; returns how many. */
+  async purge(): Promise<number> {
+    const cutoff = new Date(this.clock().getTime() - this.retentionMs);
+    const { count } = await this.db.idempotencyRecord.deleteMany({ where: { createdAt: { lt: cutoff } } });
+    return count;
+  }
+
+  /** Purges periodically without keeping the process alive; call the returned function on shutdown. */
+  startCleanup(intervalMs = 60 * 60_000, onError: (err: unknown) => void = () => undefined): () => void {
+    const timer = setInterval(() => {
+      this.purge().catch(onError);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}

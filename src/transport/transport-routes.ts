@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import type { AppContext } from '../app-context';
+import { AppError } from '../errors';
+import { TRANSPORT_PATHS } from '../http/error-handler';
+
+const RATE_WINDOW_MS = 60_000;
+
+export function transportRoutes(ctx: AppContext): Router {
+  const router = Router();
+  // Per source address: products behind one NAT share a budget, so the default is generous
+  // (SLM_TRANSPORT_RATE_LIMIT per minute); a single product sends a few messages a day.
+  const limiter = rateLimit({
+    windowMs: RATE_WINDOW_MS,
+    limit: ctx.config.transportRateLimit,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: (req) => ipKeyGenerator(req.ip ?? ''),
+    handler: (req, _res, next) => {
+      const reset = (req as { rateLimit?: RateLimitInfo }).rateLimit?.resetTime?.getTime() ?? Date.now() + RATE_WINDOW_MS;
+      next(new AppError('RATE_LIMITED', 429, 'too many messages from this address: retry later', {
+        retryAfterSeconds: Math.max(1, Math.ceil((reset - Date.now()) / 1000)),
+      }));
+    },
+  });
+  for (const path of TRANSPORT_PATHS) {
+    router.post(path, limiter, async (req, res) => {
+      const answer = await ctx.transport.handle(req.body.message);
+      res.status(answer.httpStatus).json(answer.body);
+    });
+  }
+  return router;
+}
