@@ -14,6 +14,7 @@ import { TokenService } from './tokens/token-service';
 import { ApiClientService } from './toolkit/api-client-service';
 import { TransportService } from './transport/transport-service';
 import { IdempotencyStore } from './transport/idempotency';
+import { ProductService } from './products/product-service';
 
 export type Clock = () => Date;
 
@@ -37,5 +38,6 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const transport = new TransportService({
     db, clock, pki, hcn, tokens, licenses, events, idempotency, clockSkewSeconds: config.clockSkewSeconds,
   });
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, licenses, accounts, tokens, apiClients, idempotency, transport };
+  const products = new ProductService(db, accounts, events, clock);
+  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, licenses, accounts, tokens, apiClients, idempotency, transport, products };
 }
