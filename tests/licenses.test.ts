@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { startTestServer, ADMIN_PASSWORD, type TestServer } from './support/test-server';
 import { licenseFixtures, licenseLine } from './support/license-fixtures';
 import { program } from '../src/cli/index';
+import { transportFixtures } from './transport-helpers';
 
 describe('Licenses: admin view, entitlement import, compliance for authorize', () => {
   let server: TestServer;
@@ -151,6 +152,43 @@ describe('Licenses: admin view, entitlement import, compliance for authorize', (
       });
       expect(Object.fromEntries(result.second)).toEqual({ T_LOW: 'OUT_OF_COMPLIANCE', T_HIGH: 'AUTHORIZED' });
       expect(await server.ctx.db.usageTotal.count({ where: { virtualAccountId: vaId } })).toBe(0);
+    });
+  });
+
+  describe('end to end with products', () => {
+    test('When products report usage over the transport, then authorize answers per tag and the toolkit shows the same balances; deregistering releases the use', async () => {
+      const tfx = transportFixtures(server, () => admin);
+      await fx.account('Stark');
+      await fx.importLicenses([
+        licenseLine('Stark', 'STARK_BASIC', 1, { family: 'S', tier: 1 }),
+        licenseLine('Stark', 'STARK_PLUS', 2, { family: 'S', tier: 2 }),
+      ]);
+      const token = await tfx.token('Stark');
+      const apiToken = await fx.accessToken('Stark');
+      const one = tfx.product({ hostname: 'cucm-1' });
+      const two = tfx.product({ hostname: 'cucm-2' });
+      await one.register(token.token);
+      await two.register(token.token);
+      const first = await one.authorize([{ tag: 'STARK_BASIC', count: 2 }, { tag: 'NOT_SOLD_ANYWHERE', count: 1 }]);
+      expect(first.entitlements).toEqual([
+        { tag: 'STARK_BASIC', count: 2, status: 'AUTHORIZED' },
+        { tag: 'NOT_SOLD_ANYWHERE', count: 1, status: 'INVALID_TAG' },
+      ]);
+      // PLUS serves its own use first, so BASIC can no longer borrow: the next report of cucm-1 is out of compliance.
+      const second = await two.authorize([{ tag: 'STARK_PLUS', count: 2 }]);
+      expect(second).toMatchObject({ overall: 'AUTHORIZED', entitlements: [{ tag: 'STARK_PLUS', count: 2, status: 'AUTHORIZED' }] });
+      const again = await one.authorize([{ tag: 'STARK_BASIC', count: 2 }]);
+      expect(again).toMatchObject({ overall: 'OUT_OF_COMPLIANCE', entitlements: [{ tag: 'STARK_BASIC', count: 2, status: 'OUT_OF_COMPLIANCE' }] });
+
+      const toolkit = async () => Object.fromEntries(
+        (await server.http().post('/api/v1/accounts/Stark/licenses').auth(apiToken, { type: 'bearer' }).send({ limit: -1 })).body.licenses
+          .map((l: { tag: string; inUse: number; substitution: number; balance: number }) => [l.tag, [l.inUse, l.substitution, l.balance]]),
+      );
+      expect(await toolkit()).toEqual({ STARK_BASIC: [2, 0, -1], STARK_PLUS: [2, 0, 0] });
+      await two.authorize([{ tag: 'STARK_PLUS', count: 1 }]);
+      expect(await toolkit()).toEqual({ STARK_BASIC: [2, 1, 0], STARK_PLUS: [1, -1, 0] });
+      await one.deregister();
+      expect(await toolkit()).toEqual({ STARK_BASIC: [0, 0, 1], STARK_PLUS: [1, 0, 1] });
     });
   });
 
