@@ -6,6 +6,7 @@ import type { SettingsStore } from '../config/settings-store';
 import { forbidden, notFound } from '../errors';
 import { computeLicenses, DAY_MS, type LicenseLine, type LicensePosition, type Severity } from './accounting';
 import { invalidEntitlementFile, parseEntitlementFile, TAG_PATTERN, type EntitlementFault } from './entitlement-file';
+import { CONTACT_WARNING_DAYS, instanceAlerts, RENEW_WARNING_DAYS } from '../products/instance-alerts';
 
 /** Setting written by the sync feature after each successful synchronization (ISO time). */
 export const SYNC_LAST_SUCCESS_KEY = 'sync.lastSuccessAt';
@@ -13,8 +14,6 @@ export const SYNC_LAST_SUCCESS_KEY = 'sync.lastSuccessAt';
 export const INSTALLED_AT_KEY = 'server.installedAt';
 export const IMPORT_SOURCE = 'IMPORT';
 
-const RENEW_WARNING_DAYS = 30;
-const CONTACT_WARNING_DAYS = 30;
 const SYNC_UPCOMING_DAYS = 30;
 const SYNC_OVERDUE_DAYS = 90;
 
@@ -109,7 +108,7 @@ export class LicenseService {
             { lastContactAt: { lt: new Date(now.getTime() - CONTACT_WARNING_DAYS * DAY_MS) } },
           ],
         },
-        select: { name: true, certNotAfter: true, lastContactAt: true, virtualAccount: { select: { name: true } } },
+        select: { name: true, status: true, certNotAfter: true, lastContactAt: true, virtualAccount: { select: { name: true } } },
       }),
       this.syncAlert(now),
     ]);
@@ -117,19 +116,7 @@ export class LicenseService {
       p.alerts.map((a) => ({ ...a, source: p.displayName, virtualAccount: p.virtualAccount })),
     );
     for (const pi of instances) {
-      const va = pi.virtualAccount.name;
-      if (pi.certNotAfter.getTime() <= now.getTime() + RENEW_WARNING_DAYS * DAY_MS) {
-        alerts.push({
-          messageType: 'Product Instance Failed to Renew', severity: 'Minor', source: pi.name, virtualAccount: va,
-          message: `the ID certificate of ${pi.name} ${pi.certNotAfter <= now ? 'expired' : 'expires'} on ${pi.certNotAfter.toISOString()} and has not been renewed`,
-        });
-      }
-      if (pi.lastContactAt.getTime() < now.getTime() - CONTACT_WARNING_DAYS * DAY_MS) {
-        alerts.push({
-          messageType: 'Product Instance Failed to Connect', severity: 'Minor', source: pi.name, virtualAccount: va,
-          message: `no message from ${pi.name} since ${pi.lastContactAt.toISOString()}`,
-        });
-      }
+      for (const a of instanceAlerts(pi, now)) alerts.push({ ...a, source: pi.name, virtualAccount: pi.virtualAccount.name });
     }
     if (sync) alerts.push(sync);
     alerts.sort((a, b) =>
