@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { CA_NAME, type PkiService } from '../pki/pki-service';
+import { CA_NAME, type Credential } from '../pki/pki-service';
 import { issueCertificate, type IssuedCertificate } from '../pki/x509';
 import { udiSubject } from './messages';
 
@@ -9,13 +9,7 @@ export const ID_CERTIFICATE_DAYS = 365;
 const BACKDATE_MS = 5 * 60_000;
 
 /** The product's ID certificate: CN `UDI_PID:<pid> UDI_SN:<sn>`, client authentication, one year. */
-export async function issueIdCertificate(
-  pki: PkiService,
-  publicKey: KeyObject,
-  udi: { pid: string; sn: string },
-  now: Date,
-): Promise<IssuedCertificate> {
-  const ca = await pki.ca();
+export function issueIdCertificate(ca: Credential, publicKey: KeyObject, udi: { pid: string; sn: string }, now: Date): IssuedCertificate {
   return issueCertificate({
     subject: [{ shortName: 'CN', value: udiSubject(udi) }],
     issuer: CA_NAME,

@@ -1,9 +1,9 @@
-import { createHash, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
+import { createHash, createPublicKey, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Clock } from '../app-context';
 import type { Prisma } from '../generated/prisma/client';
 import type { Db } from '../store/database';
-import type { PkiService } from '../pki/pki-service';
+import type { Credential, PkiService } from '../pki/pki-service';
 import type { HostCommonNameService } from '../hcn/host-common-name';
 import type { EventLog } from '../events/event-log';
 import type { TokenConsumer } from '../tokens/token-service';
@@ -59,7 +59,7 @@ type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; 
  * PRODUCT_INSTANCE_DEREGISTERED and CERTIFICATE_EXPIRED.
  */
 export class TransportService {
-  private signerHeader?: Promise<{ key: KeyObject; x5c: string[]; caPem: string }>;
+  private signerCache?: Promise<{ sign(claims: Record<string, unknown>): string }>;
 
   constructor(private readonly deps: TransportDeps) {}
 
@@ -111,14 +111,14 @@ export class TransportService {
     }
     const csr = parseAndVerifyCsr(claims.csr);
     verifyJws(message.jws, csr.publicKey);
-    return this.apply(key, now, async (tx) => {
+    return this.apply(key, now, async (tx, keys) => {
       const token = await this.deps.tokens.consume(tx, claims.idToken, now);
       const existing = await lockInstanceByUdi(tx, claims.udi) ?? (await this.insertPlaceholder(tx, claims, token.virtualAccountId, now));
       if (existing.status === 'REGISTERED' && existing.virtualAccountId !== token.virtualAccountId) {
         // Its usage belongs to the old virtual account; the product reports again on its next authorize.
         await releaseUsage(tx, existing);
       }
-      const cert = await issueIdCertificate(this.deps.pki, csr.publicKey, claims.udi, now);
+      const cert = issueIdCertificate(keys.ca, csr.publicKey, claims.udi, now);
       await tx.productInstance.update({
         where: { id: existing.id },
         data: {
@@ -145,7 +145,6 @@ export class TransportService {
         outcome: 'success',
         details: { account: token.accountName, virtualAccount: token.virtualAccountName, tokenId: token.tokenId, certSerial: cert.serialHex },
       }, tx);
-      const signer = await this.signer();
       return {
         typ: 'register',
         status: 'REGISTERED',
@@ -157,7 +156,7 @@ export class TransportService {
           virtualAccount: token.virtualAccountName,
         },
         idCertificate: cert.pem,
-        caChain: [signer.caPem],
+        caChain: [keys.ca.certPem],
         renewAfter: addMonths(now, RENEW_AFTER_MONTHS).toISOString(),
         exportControlled: token.exportControlled,
       };
@@ -167,9 +166,9 @@ export class TransportService {
   private async renew(message: ProductMessage, claims: RenewClaims, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = await this.authenticate(message, now);
     const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : createPublicKey(instance.publicKeyPem);
-    return this.apply(key, now, async (tx) => {
+    return this.apply(key, now, async (tx, keys) => {
       await this.lockRegistered(tx, instance.id, now);
-      const cert = await issueIdCertificate(this.deps.pki, newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
+      const cert = issueIdCertificate(keys.ca, newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
       await tx.productInstance.update({
         where: { id: instance.id },
         data: {
@@ -262,13 +261,22 @@ export class TransportService {
     return { ...row, isNew: inserted === 1 };
   }
 
-  /** Runs the effect and stores its signed answer under (sender, jti) in one transaction. */
-  private async apply(key: IdemKey, now: Date, effect: (tx: Tx) => Promise<Record<string, unknown>>): Promise<TransportAnswer> {
+  /**
+   * Runs the effect and stores its signed answer under (sender, jti) in one transaction. Keys are
+   * loaded before it starts: a transaction must not wait for a second pool connection, or a burst
+   * of registrations queued on one token's row lock could hold every connection and stall.
+   */
+  private async apply(
+    key: IdemKey,
+    now: Date,
+    effect: (tx: Tx, keys: { ca: Credential }) => Promise<Record<string, unknown>>,
+  ): Promise<TransportAnswer> {
+    const [ca, signer] = await Promise.all([this.deps.pki.ca(), this.signer()]);
     return this.deps.db.$transaction(
       async (tx) => {
         if (!(await this.deps.idempotency.claim(tx, key.sender, key.jti, key.requestHash))) throw new AlreadyAnswered();
-        const claims = await effect(tx);
-        const body = { response: await this.signResponse({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
+        const claims = await effect(tx, { ca });
+        const body = { response: signer.sign({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
         await this.deps.idempotency.complete(tx, key.sender, key.jti, 200, body);
         return { httpStatus: 200, body };
       },
@@ -276,20 +284,16 @@ export class TransportService {
     );
   }
 
-  async signResponse(claims: Record<string, unknown>): Promise<string> {
-    const signer = await this.signer();
-    return signJws(claims, signer.key, { x5c: signer.x5c });
-  }
-
   private signer() {
-    this.signerHeader ??= (async () => {
+    this.signerCache ??= (async () => {
       const [signer, ca] = await Promise.all([this.deps.pki.responseSigner(), this.deps.pki.ca()]);
-      return { key: signer.key, x5c: [pemToDerBase64(signer.certPem), pemToDerBase64(ca.certPem)], caPem: ca.certPem };
+      const x5c = [pemToDerBase64(signer.certPem), pemToDerBase64(ca.certPem)];
+      return { sign: (claims: Record<string, unknown>) => signJws(claims, signer.key, { x5c }) };
     })().catch((err) => {
-      this.signerHeader = undefined;
+      this.signerCache = undefined;
       throw err;
     });
-    return this.signerHeader;
+    return this.signerCache;
   }
 }
 
