@@ -15,13 +15,14 @@ import { ApiClientService } from './toolkit/api-client-service';
 import { TransportService } from './transport/transport-service';
 import { IdempotencyStore } from './transport/idempotency';
 import { ProductService } from './products/product-service';
+import { StandaloneHa, type HaView } from './ha/cluster-node';
 
 export type Clock = () => Date;
 
 /** Every service of the server, built once from config and store: the composition root. */
 export type AppContext = Awaited<ReturnType<typeof createContext>>;
 
-export async function createContext(config: Config, store: Store, logger: Logger, clock: Clock = () => new Date()) {
+export async function createContext(config: Config, store: Store, logger: Logger, clock: Clock = () => new Date(), ha: HaView = new StandaloneHa(config.dataDir)) {
   const db = store.prisma;
   const pki = new PkiService(db, new KeyVault(config.kek), clock);
   const jwtKey = await pki.jwtKey();
@@ -29,7 +30,7 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const events = new EventLog(db);
   const settings = new SettingsStore(db);
   const users = new UserService(db, jwt, events, config.sessionTtlSeconds);
-  const hcn = new HostCommonNameService(settings);
+  const hcn = new HostCommonNameService(settings, db, pki, events, clock, { dualStack: config.dualStack, certsDir: config.certsDir, logger });
   const licenses = new LicenseService(db, events, settings, clock);
   const accounts = new AccountService(db, events, clock);
   const tokens = new TokenService(db, jwt, accounts, events, clock);
@@ -39,5 +40,5 @@ export async function createContext(config: Config, store: Store, logger: Logger
     db, clock, pki, hcn, tokens, licenses, events, idempotency, clockSkewSeconds: config.clockSkewSeconds,
   });
   const products = new ProductService(db, accounts, events, clock);
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, licenses, accounts, tokens, apiClients, idempotency, transport, products };
+  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
 }

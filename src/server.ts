@@ -6,7 +6,7 @@ import { createContext, type AppContext, type Clock } from './app-context';
 import { createApp } from './http/app';
 import { HttpsListeners } from './http/https-listeners';
 import { INSTALLED_AT_KEY } from './licenses/license-service';
-import { HOST_COMMON_NAME_KEY } from './hcn/host-common-name';
+import { ClusterRuntime } from './ha/cluster-server';
 
 export type RunningServer = {
   ctx: AppContext;
@@ -17,26 +17,36 @@ export type RunningServer = {
 
 /** Opens the store, prepares keys and certificates, and serves HTTPS. */
 export async function startServer(config: Config, logger: Logger, clock?: Clock): Promise<RunningServer> {
+  // In a cluster the start-up writes below can only run once this node is Active (see src/ha/cluster-server.ts).
+  const cluster = ClusterRuntime.detect(config, logger);
+  await cluster?.untilFirstActive(clock);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const ctx = await createContext(config, store, logger, clock);
+  const ctx = await createContext(config, store, logger, clock, cluster?.view);
   const bootstrap = await ctx.users.ensureBootstrapAdmin(config.adminPassword);
   if (bootstrap.generatedPassword) {
     // Printed once on stdout (not in the logs) so the operator can log in the first time.
     process.stdout.write(`\nBootstrap admin created: username "admin", password "${bootstrap.generatedPassword}"\n\n`);
   }
-  const hostCommonName = await ctx.settings.initialize(HOST_COMMON_NAME_KEY, config.initialHostCommonName);
+  const hostCommonName = await ctx.hcn.initialize(config.initialHostCommonName);
   await ctx.settings.initialize(INSTALLED_AT_KEY, ctx.clock().toISOString());
   const ca = await ctx.pki.ca();
   const tls = await ctx.pki.tlsCredential(hostCommonName);
   await ctx.pki.writeCertificates(config.certsDir, hostCommonName);
-  const listeners = new HttpsListeners(createApp(ctx), { key: exportKey(tls.key), cert: tls.certPem + ca.certPem });
+  const listeners = new HttpsListeners(cluster ? cluster.gate(createApp(ctx), ctx) : createApp(ctx), { key: exportKey(tls.key), cert: tls.certPem + ca.certPem });
+  // A new Host Common Name (set here or by the other node of a cluster) reaches new connections without a restart.
+  const stopCertificateWatch = ctx.hcn.serveCertificates(tls, (next) =>
+    listeners.setCertificate({ key: exportKey(next.key), cert: next.certPem + ca.certPem }),
+  );
   const stopIdempotencyCleanup = ctx.idempotency.startCleanup(undefined, (err) => logger.warn({ err }, 'idempotency cleanup failed'));
   const address = await listeners.listen(config.bind, config.port);
+  await cluster?.serving(listeners);
   logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName }, 'slm-onprem listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await cluster?.stop();
+      stopCertificateWatch();
       stopIdempotencyCleanup();
       await listeners.close(undefined, config.shutdownGraceSeconds * 1000);
       await store.close();

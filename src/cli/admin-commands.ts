@@ -4,6 +4,8 @@ import { registerAccountCommands } from '../accounts/account-commands';
 import { registerTokenCommands } from '../tokens/token-commands';
 import { registerApiClientCommands } from '../toolkit/api-client-commands';
 import { registerLicenseCommands } from '../licenses/license-commands';
+import { registerHaCommands } from '../ha/ha-commands';
+import { registerProductCommands } from '../products/simulator-commands';
 
 /** Options every admin command shares: where the server is and who logs in. */
 export function withApiOptions(cmd: Command): Command {
@@ -54,7 +56,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 }
 
 /** Feature command groups register themselves here. */
-const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands];
+const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands, registerHaCommands, registerProductCommands];
 
 export function registerAdminCommands(program: Command): void {
   for (const register of COMMAND_GROUPS) register(program);

@@ -10,6 +10,7 @@ import { errorHandler } from './error-handler';
 import { AppError } from '../errors';
 import { userRoutes } from '../users/user-routes';
 import { eventRoutes } from '../events/event-routes';
+import { hcnRoutes } from '../hcn/hcn-routes';
 import { licenseRoutes } from '../licenses/license-routes';
 import { toolkitLicenseRoutes } from '../licenses/toolkit-routes';
 import { accountRoutes } from '../accounts/account-routes';
@@ -17,12 +18,13 @@ import { tokenRoutes } from '../tokens/token-routes';
 import { apiClientRoutes } from '../toolkit/api-client-routes';
 import { transportRoutes } from '../transport/transport-routes';
 import { productRoutes } from '../products/product-routes';
+import { haRoutes } from '../ha/ha-routes';
 
 export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Feature routers, in mount order. A feature adds its router here. */
-const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, transportRoutes, productRoutes];
+const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, transportRoutes, haRoutes, productRoutes];
 
 export function createApp(ctx: AppContext): Express {
   const app = express();

@@ -18,13 +18,16 @@ export type Store = {
  * Opens the configured store and brings its schema up to date:
  * PostgreSQL when a URL is given, otherwise the embedded PGlite store under the data directory.
  */
-export async function openStore(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Store> {
+export async function openStore(opts: { databaseUrl?: string; dataDir: string; poolSize?: number; migrate?: boolean }): Promise<Store> {
   if (opts.databaseUrl) {
-    const runner = await pgRunner(opts.databaseUrl);
-    try {
-      await applyMigrations(runner);
-    } finally {
-      await runner.close();
+    // A cluster standby's PostgreSQL is read-only: it gets the schema by replication instead.
+    if (opts.migrate !== false) {
+      const runner = await pgRunner(opts.databaseUrl);
+      try {
+        await applyMigrations(runner);
+      } finally {
+        await runner.close();
+      }
     }
     const adapter = new PrismaPg({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
     const prisma = new PrismaClient({ adapter });

@@ -1,0 +1,232 @@
+import { execFile } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, appendFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { AppError } from '../errors';
+
+const run = promisify(execFile);
+
+export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+export const PG_AUTOCTL = process.env.SLM_PG_AUTOCTL ?? 'pg_autoctl';
+
+/** True when the pg_auto_failover CLI is installed (the cluster test suite and commands need it). */
+export function engineInstalled(): boolean {
+  try {
+    execFileSync(PG_AUTOCTL, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The monitor GUC profiles (all reloadable). "fast" fails over in about 4.4 s on a 2-core host;
+ * "aggressive" in about 2.5 s but its 500 ms health checks are below two keeper report loops, so a
+ * loaded host risks a false failover. "default" keeps pg_auto_failover's own (about 51 s).
+ */
+export const FAILOVER_PROFILES = {
+  default: null,
+  fast: { period: 1000, timeout: 1000, retries: 1, retryDelay: 500, unhealthy: 2000, demote: 2000, grace: 2000 },
+  aggressive: { period: 500, timeout: 500, retries: 1, retryDelay: 250, unhealthy: 1000, demote: 1000, grace: 2000 },
+} as const;
+export type FailoverProfile = keyof typeof FAILOVER_PROFILES;
+
+export function failoverProfileSql(profile: FailoverProfile): string[] {
+  const p = FAILOVER_PROFILES[profile];
+  const names = {
+    period: 'health_check_period', timeout: 'health_check_timeout', retries: 'health_check_max_retries',
+    retryDelay: 'health_check_retry_delay', unhealthy: 'node_considered_unhealthy_timeout',
+    demote: 'primary_demote_timeout', grace: 'startup_grace_period',
+  } as const;
+  const statements = (Object.keys(names) as (keyof typeof names)[]).map((k) =>
+    p ? `ALTER SYSTEM SET pgautofailover.${names[k]} = ${p[k]}` : `ALTER SYSTEM RESET pgautofailover.${names[k]}`,
+  );
+  return [...statements, 'SELECT pg_reload_conf()'];
+}
+
+/**
+ * pg_autoctl, run as the postgres OS user (PostgreSQL refuses root) with a self-contained XDG tree
+ * under `root`, so its config, state and pid files stay with the node's data instead of ~postgres.
+ */
+export class PgAutoctl {
+  constructor(readonly root: string) {}
+
+  private get isRoot() {
+    return process.getuid?.() === 0;
+  }
+
+  /** Creates the engine's folders, owned by postgres when we are root. */
+  prepare(...dirs: string[]): void {
+    mkdirSync(path.dirname(this.root), { recursive: true, mode: 0o711 });
+    for (const dir of [this.root, ...['home', 'config', 'data', 'run', 'logs'].map((d) => path.join(this.root, d)), ...dirs]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (this.isRoot) chownSync(dir, ...postgresIds());
+    }
+  }
+
+  env(): Record<string, string> {
+    return {
+      HOME: path.join(this.root, 'home'),
+      XDG_CONFIG_HOME: path.join(this.root, 'config'),
+      XDG_DATA_HOME: path.join(this.root, 'data'),
+      XDG_RUNTIME_DIR: path.join(this.root, 'run'),
+      PATH: `${PG_BIN}:/usr/bin:/bin`,
+      PGCONNECT_TIMEOUT: '2',
+    };
+  }
+
+  private argv(cmd: string, args: string[]): [string, string[]] {
+    const envArgs = Object.entries(this.env()).map(([k, v]) => `${k}=${v}`);
+    return this.isRoot ? ['runuser', ['-u', 'postgres', '--', 'env', ...envArgs, cmd, ...args]] : ['env', [...envArgs, cmd, ...args]];
+  }
+
+  /** Runs a command as postgres; a failure becomes ENGINE_FAILED carrying the command's last output lines. */
+  async exec(cmd: string, args: string[], timeoutMs = 120_000): Promise<string> {
+    const [file, argv] = this.argv(cmd, args);
+    try {
+      const { stdout } = await run(file, argv, { cwd: '/tmp', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+      return stdout;
+    } catch (err) {
+      const e = err as { stderr?: string; stdout?: string; message: string };
+      const tail = `${e.stderr ?? ''}${e.stdout ?? ''}`.trim().split('\n').slice(-8).join('\n');
+      throw new AppError('ENGINE_FAILED', 500, `${cmd} ${args.slice(0, 2).join(' ')} failed: ${tail || e.message}`);
+    }
+  }
+
+  autoctl(args: string[], timeoutMs?: number): Promise<string> {
+    return this.exec(PG_AUTOCTL, args, timeoutMs);
+  }
+
+  async createMonitor(o: { pgdata: string; host: string; port: number }): Promise<void> {
+    this.prepare(path.dirname(o.pgdata));
+    await this.autoctl(['create', 'monitor', '--pgdata', o.pgdata, '--pgport', String(o.port), '--hostname', o.host,
+      '--auth', 'trust', '--no-ssl', '--pgctl', path.join(PG_BIN, 'pg_ctl')]);
+    // "create monitor" has no --listen: without this it would listen on every address.
+    await this.autoctl(['config', 'set', '--pgdata', o.pgdata, 'postgresql.listen_addresses', o.host]);
+    this.smallConf(o.pgdata);
+  }
+
+  /**
+   * Registers a PostgreSQL node: an existing stopped PGDATA is adopted as the first node (primary),
+   * a missing one is cloned from the current primary when the keeper runs.
+   */
+  async createNode(o: { pgdata: string; host: string; port: number; name: string; monitorUri: string }): Promise<void> {
+    this.prepare(path.dirname(o.pgdata));
+    await this.autoctl(['create', 'postgres', '--pgdata', o.pgdata, '--pgport', String(o.port), '--hostname', o.host,
+      '--listen', o.host, '--name', o.name, '--monitor', o.monitorUri, '--auth', 'trust', '--no-ssl',
+      '--pgctl', path.join(PG_BIN, 'pg_ctl')]);
+    if (existsSync(path.join(o.pgdata, 'postgresql.conf'))) this.smallConf(o.pgdata);
+  }
+
+  /**
+   * pg_autoctl sizes shared_buffers at 25 % of RAM; two or three instances on one host would not fit.
+   * wal_retrieve_retry_interval: a promoting standby otherwise waits up to 5 s before it retries WAL.
+   */
+  smallConf(pgdata: string): void {
+    const conf = path.join(pgdata, 'postgresql.conf');
+    if (readFileSync(conf, 'utf8').includes('# slm-onprem ha')) return;
+    appendFileSync(conf, "\n# slm-onprem ha\nshared_buffers = '128MB'\nmax_connections = 100\neffective_cache_size = '1GB'\n" +
+      "maintenance_work_mem = '64MB'\nwal_retrieve_retry_interval = '500ms'\n");
+  }
+
+  pidFile(pgdata: string): string {
+    return path.join(this.root, 'run', `pg_autoctl${pgdata}`, 'pg_autoctl.pid');
+  }
+
+  servicePid(pgdata: string): number | undefined {
+    try {
+      const pid = Number(readFileSync(this.pidFile(pgdata), 'utf8').split('\n')[0]);
+      return pid > 0 && alive(pid) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Starts `pg_autoctl run` for the PGDATA, detached from us (it outlives this command). */
+  async startService(pgdata: string): Promise<number> {
+    const existing = this.servicePid(pgdata);
+    if (existing) return existing;
+    const log = path.join(this.root, 'logs', `${path.basename(path.dirname(pgdata))}.log`);
+    await this.exec('bash', ['-c', `setsid nohup ${PG_AUTOCTL} run --pgdata '${pgdata}' >> '${log}' 2>&1 < /dev/null &`]);
+    for (let i = 0; i < 100; i++) {
+      const pid = this.servicePid(pgdata);
+      if (pid) return pid;
+      await sleep(100);
+    }
+    throw new AppError('ENGINE_FAILED', 500, `pg_autoctl did not start for ${pgdata}; see ${log}`);
+  }
+
+  /** Graceful stop; after the timeout the service and its postmaster are killed. */
+  async stopService(pgdata: string, timeoutMs = 30_000): Promise<void> {
+    const pid = this.servicePid(pgdata);
+    if (!pid) return;
+    await this.autoctl(['stop', '--pgdata', pgdata]).catch(() => undefined);
+    const deadline = Date.now() + timeoutMs;
+    while (alive(pid) && Date.now() < deadline) await sleep(100);
+    if (alive(pid)) this.killService(pgdata);
+  }
+
+  /** kill -9 of the keeper tree and the postmaster: what a crashed host looks like to the others. */
+  killService(pgdata: string): number[] {
+    const roots = [this.servicePid(pgdata), postmasterPid(pgdata)].filter((p): p is number => p !== undefined);
+    const pids = [...new Set(roots.flatMap((p) => [p, ...descendants(p)]))];
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    return pids;
+  }
+
+  async pgCtl(args: string[]): Promise<string> {
+    return this.exec(path.join(PG_BIN, 'pg_ctl'), args);
+  }
+
+  async psql(url: string, sql: string): Promise<string> {
+    return this.exec(path.join(PG_BIN, 'psql'), ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql]);
+  }
+}
+
+export function postmasterPid(pgdata: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
+  } catch {
+    /* no children */
+  }
+  return children.flatMap((c) => [c, ...descendants(c)]);
+}
+
+let ids: [number, number] | undefined;
+export function postgresIds(): [number, number] {
+  ids ??= [Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim())];
+  return ids;
+}
+
+export function ownedByPostgres(dir: string): boolean {
+  return process.getuid?.() !== 0 || statSync(dir).uid === postgresIds()[0];
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,420 @@
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Client } from 'pg';
+import { AppError, badRequest, conflict } from '../errors';
+import {
+  HaFiles, newClusterKey, PRIMARY_NODE, SECONDARY_NODE, peerOf,
+  type ClusterConfig, type ClusterDescription, type VipDriverName,
+} from './cluster-config';
+import { engineInstalled, failoverProfileSql, PgAutoctl, postmasterPid, sleep, type FailoverProfile } from './engine';
+import { ACTIVE_GOAL_STATES } from './cluster-state';
+import { MonitorClient, nodePgUri, PgLink, type MonitorNode } from './monitor';
+import { signedRequest } from './heartbeat';
+import { replayState, replicationToStandbys } from './replication';
+import { removeAddress } from './vip';
+
+export type HaAdminEnv = {
+  dataDir: string;
+  databaseUrl?: string;
+  /** SLM_KEK when the KEK comes from the environment rather than `<data dir>/kek`. */
+  kekFromEnv?: string;
+  serverPort: number;
+  say: (line: string) => void;
+  clock?: () => Date;
+};
+
+export type DeployOptions = {
+  vip: string;
+  vipDriver: VipDriverName;
+  vipInterface?: string;
+  vipPrefixLength?: number;
+  primaryAddress: string;
+  primaryClusterAddress?: string;
+  secondaryAddress: string;
+  secondaryClusterAddress?: string;
+  heartbeatPort: number;
+  pgdata: string;
+  monitorUri?: string;
+  monitorHost?: string;
+  monitorPort?: number;
+  failoverProfile: FailoverProfile;
+};
+
+const STOPPED = 'Error: cluster is not currently running on this node';
+const NOT_ENABLED = 'HA is not enabled.';
+
+/**
+ * The `slm ha` commands. They act on this node only (processes, files, the local PostgreSQL) and
+ * drive pg_auto_failover through pg_autoctl; the running server follows the result on its own.
+ */
+export class HaAdmin {
+  readonly files: HaFiles;
+  readonly engine: PgAutoctl;
+
+  constructor(private readonly env: HaAdminEnv) {
+    this.files = new HaFiles(env.dataDir);
+    this.engine = new PgAutoctl(this.files.engineRoot);
+  }
+
+  private get now() {
+    return (this.env.clock ?? (() => new Date()))();
+  }
+
+  /** Creates the cluster key and bundles this node's KEK with it, for the peer. */
+  generateKeys(force = false): string {
+    if (this.files.readKeys() && !force) throw conflict('HA_KEYS_EXIST', `${this.files.keysFile} exists already (use --force to replace it)`);
+    if (this.files.readCluster()) throw conflict('HA_ALREADY_DEPLOYED', 'the cluster is deployed: keys cannot change now');
+    this.files.writeKeys({ version: 1, clusterKey: newClusterKey(), kek: this.localKek(), createdAt: this.now.toISOString() });
+    this.env.say(`Cluster keys written to ${this.files.keysFile}.`);
+    this.env.say('Copy this file to the secondary node and run there: slm ha generatekeys --import <file>');
+    return this.files.keysFile;
+  }
+
+  /** Installs the primary's key file here; the KEK must match so this node can open the replicated keys. */
+  importKeys(file: string): void {
+    if (this.files.readCluster()) throw conflict('HA_ALREADY_DEPLOYED', 'this node is already in a cluster');
+    const keys = this.files.parseKeys(readFileSync(file, 'utf8'));
+    if (this.env.kekFromEnv && this.env.kekFromEnv !== keys.kek) {
+      throw conflict('HA_KEK_MISMATCH', 'SLM_KEK differs from the primary\'s key-encryption key: set SLM_KEK to the same value on both nodes');
+    }
+    const kekFile = path.join(this.env.dataDir, 'kek');
+    if (!this.env.kekFromEnv && existsSync(kekFile) && readFileSync(kekFile, 'utf8').trim() !== keys.kek) {
+      renameSync(kekFile, `${kekFile}.before-ha-${this.now.getTime()}`);
+    }
+    if (!this.env.kekFromEnv) writeFileSync(kekFile, keys.kek + '\n', { mode: 0o600 });
+    this.files.writeKeys(keys);
+    this.env.say(`Cluster keys installed in ${this.files.keysFile}.`);
+  }
+
+  private localKek(): string {
+    if (this.env.kekFromEnv) return this.env.kekFromEnv;
+    const kekFile = path.join(this.env.dataDir, 'kek');
+    if (!existsSync(kekFile)) throw conflict('HA_KEK_MISSING', `no ${kekFile}: start the server once before ha_generatekeys`);
+    return readFileSync(kekFile, 'utf8').trim();
+  }
+
+  private localPg() {
+    if (!this.env.databaseUrl) throw badRequest('HA_DATABASE_URL_REQUIRED', 'DATABASE_URL must point at this node\'s local PostgreSQL (the embedded store cannot be clustered)');
+    const url = new URL(this.env.databaseUrl);
+    return { host: url.hostname, port: Number(url.port || 5432), database: url.pathname.slice(1) || 'postgres', url };
+  }
+
+  private preflight() {
+    if (this.files.readCluster()) throw conflict('HA_ALREADY_DEPLOYED', 'this node is already part of a cluster (ha_teardown first)');
+    const keys = this.files.requireKeys();
+    if (!engineInstalled()) throw new AppError('HA_ENGINE_MISSING', 500, 'pg_autoctl is not installed (apt-get install postgresql-15-auto-failover pg-auto-failover-cli)');
+    return keys;
+  }
+
+  async deploy(o: DeployOptions): Promise<void> {
+    this.preflight();
+    const pg = this.localPg();
+    if (!o.monitorUri && !o.monitorPort) throw badRequest('HA_MONITOR_REQUIRED', 'give --monitor <uri> of the monitor host, or --monitor-port to create one on this host');
+    await checkVipFree(o.vip, this.env.serverPort, o.vipDriver);
+    const t0 = Date.now();
+
+    let monitorUri = o.monitorUri;
+    let localPgdata: string | undefined;
+    if (!monitorUri) {
+      const host = o.monitorHost ?? '127.0.0.1';
+      localPgdata = this.files.localMonitorPgdata;
+      monitorUri = `postgres://autoctl_node@${host}:${o.monitorPort}/pg_auto_failover?sslmode=prefer`;
+      if (!existsSync(localPgdata)) {
+        this.env.say(`Creating the monitor on ${host}:${o.monitorPort}...`);
+        await this.engine.createMonitor({ pgdata: localPgdata, host, port: o.monitorPort! });
+      }
+      await this.engine.startService(localPgdata);
+    }
+    await this.waitMonitor(monitorUri);
+    await this.applyProfile(monitorUri, o.failoverProfile);
+
+    if (existsSync(path.join(o.pgdata, 'PG_VERSION')) && postmasterPid(o.pgdata)) {
+      // pg_autoctl adopts an existing data directory only while PostgreSQL is stopped.
+      this.env.say('Stopping the stand-alone PostgreSQL so the engine can adopt it...');
+      await this.engine.pgCtl(['stop', '-D', o.pgdata, '-m', 'fast', '-w']);
+    }
+    this.env.say(`Registering ${pg.host}:${pg.port} as ${PRIMARY_NODE}...`);
+    await this.engine.createNode({ pgdata: o.pgdata, host: pg.host, port: pg.port, name: PRIMARY_NODE, monitorUri });
+    await this.engine.startService(o.pgdata);
+    await this.waitNode(monitorUri, PRIMARY_NODE, (n) => n.reportedState === 'single' && n.goalState === 'single', 60_000);
+    await ensureDatabase(pg.url);
+
+    this.files.writeCluster({
+      version: 1,
+      localNode: PRIMARY_NODE,
+      nodes: [
+        { name: PRIMARY_NODE, publicAddress: o.primaryAddress, clusterAddress: o.primaryClusterAddress ?? o.primaryAddress },
+        { name: SECONDARY_NODE, publicAddress: o.secondaryAddress, clusterAddress: o.secondaryClusterAddress ?? o.secondaryAddress },
+      ],
+      vip: { address: o.vip, driver: o.vipDriver, interface: o.vipInterface, prefixLength: o.vipPrefixLength },
+      serverPort: this.env.serverPort,
+      heartbeatPort: o.heartbeatPort,
+      monitor: { uri: monitorUri, localPgdata },
+      pg: { pgdata: o.pgdata, host: pg.host, port: pg.port, database: pg.database },
+      failoverProfile: o.failoverProfile,
+      services: 'running',
+    });
+    this.env.say(`Deployed in ${((Date.now() - t0) / 1000).toFixed(1)} s: this node is ${PRIMARY_NODE}, VIP ${o.vip} (${o.vipDriver}).`);
+    this.env.say('Restart the slm server on this node (it starts in cluster mode), then run ha_provision_standby on the secondary.');
+  }
+
+  async provisionStandby(o: { primary: string; heartbeatPort: number; pgdata: string }): Promise<void> {
+    const keys = this.preflight();
+    const pg = this.localPg();
+    if (existsSync(o.pgdata) && readdirSync(o.pgdata).length > 0) {
+      throw conflict('HA_PGDATA_NOT_EMPTY', `${o.pgdata} is not empty: the standby is cloned from the primary into a new directory`);
+    }
+    const description = await signedRequest<ClusterDescription>(Buffer.from(keys.clusterKey, 'base64'), o.primary, o.heartbeatPort, 'GET', '/ha/cluster', undefined, 3000)
+      .catch((err: AppError) => {
+        throw err.code === 'HA_PEER_UNREACHABLE'
+          ? new AppError('HA_PRIMARY_NOT_DEPLOYED', 409, `the primary's cluster endpoint ${o.primary}:${o.heartbeatPort} does not answer: run ha_deploy there and restart its server first`)
+          : err;
+      });
+    const t0 = Date.now();
+    this.env.say(`Cloning the primary's database into ${o.pgdata}...`);
+    await this.engine.createNode({ pgdata: o.pgdata, host: pg.host, port: pg.port, name: SECONDARY_NODE, monitorUri: description.monitorUri });
+    await this.engine.startService(o.pgdata);
+    await this.waitNode(description.monitorUri, SECONDARY_NODE, (n) => n.reportedState === 'secondary' && n.goalState === 'secondary', 120_000);
+    this.engine.smallConf(o.pgdata);
+    this.files.writeCluster({
+      version: 1,
+      localNode: SECONDARY_NODE,
+      nodes: description.nodes,
+      vip: description.vip,
+      serverPort: description.serverPort,
+      heartbeatPort: description.heartbeatPort,
+      monitor: { uri: description.monitorUri },
+      pg: { pgdata: o.pgdata, host: pg.host, port: pg.port, database: description.database },
+      failoverProfile: description.failoverProfile,
+      services: 'running',
+    });
+    this.env.say(`Standby provisioned in ${((Date.now() - t0) / 1000).toFixed(1)} s: this node is ${SECONDARY_NODE}, streaming from the primary.`);
+    this.env.say('Restart the slm server on this node (it starts in cluster mode, as Standby).');
+  }
+
+  private requireCluster(): ClusterConfig {
+    const config = this.files.readCluster();
+    if (!config) throw conflict('HA_NOT_ENABLED', NOT_ENABLED);
+    return config;
+  }
+
+  /** Stops this node's cluster services; an Active node with a healthy standby hands over first. */
+  async clusterStop(): Promise<void> {
+    const config = this.requireCluster();
+    if (config.services === 'stopped' && !this.engine.servicePid(config.pg.pgdata)) throw conflict('HA_ALREADY_STOPPED', 'the cluster services are already stopped on this node');
+    const monitor = new MonitorClient(config.monitor.uri);
+    try {
+      const nodes = await monitor.nodes().catch(() => []);
+      const me = nodes.find((n) => n.name === config.localNode);
+      const peer = nodes.find((n) => n.name !== config.localNode);
+      if (me && ACTIVE_GOAL_STATES.has(me.goalState)) {
+        if (peer && peer.healthy && peer.reportedState === 'secondary' && peer.goalState === 'secondary') {
+          this.env.say(`Handing over to ${peer.name} (planned switchover)...`);
+          const t0 = Date.now();
+          await this.engine.autoctl(['perform', 'switchover', '--pgdata', config.pg.pgdata, '--wait', '60'], 90_000);
+          this.env.say(`Switchover done in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${peer.name} is the primary.`);
+        } else {
+          this.env.say('Warning: no healthy standby to hand over to; the cluster is unavailable until a node starts again.');
+        }
+      }
+    } finally {
+      await monitor.close();
+    }
+    this.files.writeCluster({ ...config, services: 'stopped' });
+    await this.engine.stopService(config.pg.pgdata);
+    this.env.say('Cluster services stopped on this node.');
+  }
+
+  /** Starts this node's cluster services; a former primary comes back as standby (pg_rewind if needed). */
+  async clusterStart(): Promise<void> {
+    const config = this.requireCluster();
+    if (config.services === 'running' && this.engine.servicePid(config.pg.pgdata)) throw conflict('HA_ALREADY_RUNNING', 'the cluster services are already running on this node');
+    if (config.monitor.localPgdata) await this.engine.startService(config.monitor.localPgdata);
+    await this.waitMonitor(config.monitor.uri);
+    const t0 = Date.now();
+    await this.engine.startService(config.pg.pgdata);
+    this.files.writeCluster({ ...config, services: 'running' });
+    const node = await this.waitNode(config.monitor.uri, config.localNode,
+      (n) => n.reportedState === n.goalState && ['primary', 'secondary', 'single', 'wait_primary'].includes(n.goalState) && n.healthy, 120_000);
+    this.env.say(`Cluster services started in ${((Date.now() - t0) / 1000).toFixed(1)} s: this node is ${node.reportedState === 'secondary' ? 'Standby' : 'Active'} (${node.reportedState}).`);
+  }
+
+  /** The reference `ha_status` layout. */
+  async statusText(): Promise<string> {
+    const config = this.files.readCluster();
+    if (!config) return NOT_ENABLED;
+    const keeper = this.engine.servicePid(config.pg.pgdata);
+    if (config.services === 'stopped' || !keeper) return STOPPED;
+    const monitor = new MonitorClient(config.monitor.uri);
+    const local = new PgLink(`postgresql://postgres@${config.pg.host}:${config.pg.port}/${config.pg.database}`);
+    try {
+      const nodes = await monitor.nodes().catch(() => undefined);
+      const mon = new URL(config.monitor.uri);
+      const lines = ['Daemon Status:', `keeper: active`, `monitor: ${nodes ? 'reachable' : 'unreachable'} (${mon.hostname}:${mon.port})`, '', '=====', 'Database Replication Status:', '====='];
+      const replay = await replayState(local).catch(() => undefined);
+      if (!replay) return [...lines, 'Error: the local database is not answering'].join('\n');
+      const peerName = peerOf(config).name;
+      const peerNode = nodes?.find((n) => n.name === peerName);
+      const peerAddr = peerNode?.host ?? peerOf(config).clusterAddress;
+      const standbys = replay.inRecovery ? [] : await replicationToStandbys(local).catch(() => []);
+      lines.push(replay.inRecovery
+        ? `Database is currently the replication slave - Replicating from ${peerName} (${peerAddr})`
+        : standbys.length
+          ? `Database is currently the replication master - Replicating to ${peerName} (${peerAddr})`
+          : `Database is currently the replication master - No standby is connected`);
+      lines.push('', 'Replication to slave:', 'client_addr | backend_start | state | write_lag | flush_lag | replay_lag', '-----');
+      for (const s of standbys) lines.push([s.clientAddr ?? '', s.backendStart, s.state, s.writeLagSeconds, s.flushLagSeconds, s.replayLagSeconds].join(' | '));
+      lines.push(rowCount(standbys.length), '', 'Replication from master:', 'pg_last_wal_replay_lsn', '-----');
+      if (replay.replayLsn) lines.push(replay.replayLsn);
+      lines.push(rowCount(1));
+      return lines.join('\n');
+    } finally {
+      await monitor.close();
+      await local.close();
+    }
+  }
+
+  /** Leaves the cluster for good: this node becomes a stand-alone server that keeps its data. */
+  async teardown(confirm: () => Promise<string>): Promise<void> {
+    const config = this.requireCluster();
+    this.env.say(`This removes ${config.localNode} from the cluster: it becomes a stand-alone server with its current data,`);
+    this.env.say('releases the VIP and disables the cluster services.');
+    if ((await confirm()).trim() !== 'yes') throw badRequest('HA_TEARDOWN_CANCELLED', 'teardown cancelled: type yes to confirm');
+    const pgdata = config.pg.pgdata;
+    // The keeper is what leaves the monitor cleanly, so it must run for the drop.
+    await this.engine.startService(pgdata);
+    this.env.say('Leaving the cluster...');
+    await this.engine.autoctl(['drop', 'node', '--pgdata', pgdata, '--wait', '60'], 90_000).catch(async (err) => {
+      this.env.say(`The monitor did not confirm the drop (${(err as Error).message.split('\n')[0]}); forcing it.`);
+      await this.engine.autoctl(['drop', 'node', '--monitor', config.monitor.uri, '--name', config.localNode, '--force'], 30_000).catch(() => undefined);
+    });
+    await this.engine.stopService(pgdata);
+    if (!postmasterPid(pgdata)) {
+      await this.engine.pgCtl(['start', '-w', '-t', '60', '-D', pgdata, '-o', `-p ${config.pg.port} -h ${config.pg.host}`, '-l', path.join(this.files.engineRoot, 'logs', 'standalone.log')]);
+    }
+    const url = `postgresql://postgres@${config.pg.host}:${config.pg.port}/postgres`;
+    if ((await this.engine.psql(url, 'SELECT pg_is_in_recovery()')).trim() === 't') {
+      this.env.say('Promoting the standby database...');
+      await this.engine.pgCtl(['promote', '-w', '-D', pgdata]);
+    }
+    // With no standby left, a synchronous commit would wait forever.
+    await this.engine.psql(url, "ALTER SYSTEM SET synchronous_standby_names = ''");
+    await this.engine.psql(url, 'SELECT pg_reload_conf()');
+    if (config.vip.driver === 'iproute2') await removeAddress(config.vip.address, config.vip.prefixLength ?? 32, config.vip.interface ?? 'eth0');
+    if (config.monitor.localPgdata) {
+      const remaining = await new MonitorClient(config.monitor.uri).nodes().catch(() => []);
+      if (remaining.length === 0) {
+        await this.engine.stopService(config.monitor.localPgdata);
+        this.env.say('The monitor on this host had no node left and was stopped.');
+      } else {
+        this.env.say(`The monitor on this host keeps running for ${remaining.map((n) => n.name).join(', ')}: run ha_teardown there first, then again here is not needed.`);
+      }
+    }
+    this.files.retireCluster(String(this.now.getTime()));
+    this.env.say('HA is now disabled on this node; it keeps its data as a stand-alone server.');
+    this.env.say('Next: set the Host Common Name to this server\'s own address, synchronize, and re-register products to it.');
+  }
+
+  private async waitMonitor(uri: string, timeoutMs = 30_000): Promise<void> {
+    const monitor = new MonitorClient(uri);
+    const deadline = Date.now() + timeoutMs;
+    try {
+      for (;;) {
+        try {
+          await monitor.nodes();
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) throw new AppError('HA_MONITOR_UNREACHABLE', 503, `the monitor at ${new URL(uri).host} does not answer: ${(err as Error).message}`);
+          await sleep(200);
+        }
+      }
+    } finally {
+      await monitor.close();
+    }
+  }
+
+  private async waitNode(uri: string, name: string, done: (n: MonitorNode) => boolean, timeoutMs: number): Promise<MonitorNode> {
+    const monitor = new MonitorClient(uri);
+    const deadline = Date.now() + timeoutMs;
+    let last: MonitorNode | undefined;
+    try {
+      for (;;) {
+        last = (await monitor.nodes().catch(() => [])).find((n) => n.name === name);
+        if (last && done(last)) return last;
+        if (Date.now() > deadline) {
+          throw new AppError('HA_ENGINE_TIMEOUT', 504, `${name} did not reach the expected state in ${timeoutMs / 1000} s (now ${last ? `${last.reportedState} -> ${last.goalState}` : 'not registered'}); see ${this.files.engineRoot}/logs`);
+        }
+        await sleep(200);
+      }
+    } finally {
+      await monitor.close();
+    }
+  }
+
+  private async applyProfile(monitorUri: string, profile: FailoverProfile): Promise<void> {
+    const superUri = new URL(monitorUri);
+    superUri.username = 'postgres';
+    const sql = failoverProfileSql(profile);
+    const client = new Client({ connectionString: nodePgUri(superUri.toString()), connectionTimeoutMillis: 3000 });
+    try {
+      await client.connect();
+      for (const statement of sql) await client.query(statement);
+      this.env.say(`Failover profile "${profile}" applied on the monitor.`);
+    } catch (err) {
+      this.env.say(`Warning: could not apply the "${profile}" failover profile (${(err as Error).message}); run on the monitor as superuser:`);
+      for (const statement of sql) this.env.say(`  ${statement};`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+const rowCount = (n: number) => `(${n} row${n === 1 ? '' : 's'})`;
+
+/** The VIP must be free: nobody serving on it, and for `bind` an address this host has. */
+export async function checkVipFree(address: string, port: number, driver: VipDriverName): Promise<void> {
+  if (!net.isIP(address)) throw badRequest('VIP_INVALID', `${address} is not an IP address`);
+  if (driver === 'none') return;
+  const answering = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: address, port, timeout: 1000 });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+  if (answering) throw conflict('VIP_IN_USE', `something already answers on ${address}:${port}: the VIP must be free`);
+  if (driver === 'bind') {
+    const local = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(0, address, () => srv.close(() => resolve(true)));
+    });
+    if (!local) throw badRequest('VIP_NOT_LOCAL', `${address} is not an address of this host: the bind driver needs it present (or use --vip-driver iproute2)`);
+  }
+}
+
+/** The server's database on the adopted instance (a fresh instance has only `postgres`). */
+async function ensureDatabase(url: URL): Promise<void> {
+  const admin = new URL(url.toString());
+  admin.pathname = '/postgres';
+  let client: Client;
+  // The keeper reports the node before its PostgreSQL is up: wait for it.
+  for (let attempt = 0; ; attempt++) {
+    client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      break;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (attempt >= 150) throw new AppError('HA_DATABASE_UNREACHABLE', 503, `the local PostgreSQL does not answer: ${(err as Error).message}`);
+      await sleep(200);
+    }
+  }
+  try {
+    const name = url.pathname.slice(1);
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,148 @@
+import { Client, type Notification } from 'pg';
+
+/** One row of `pgautofailover.node`, as the monitor sees the node. */
+export type MonitorNode = {
+  nodeId: number;
+  name: string;
+  host: string;
+  port: number;
+  goalState: string;
+  reportedState: string;
+  pgIsRunning: boolean;
+  replicationState: string | null;
+  healthy: boolean;
+  reportTime: Date | null;
+};
+
+export type MonitorEvent = { at: Date; nodeName: string; reportedState: string; goalState: string; description: string };
+
+const NODE_SQL = `SELECT nodeid, nodename, nodehost, nodeport, goalstate::text, reportedstate::text, reportedpgisrunning,
+  reportedrepstate::text, health, reporttime FROM pgautofailover.node WHERE formationid = 'default' ORDER BY nodeid`;
+
+/**
+ * pg_autoctl hands out URIs with sslmode=prefer (libpq: try TLS, else plain). node-postgres reads
+ * prefer as verify-full and would refuse a monitor created with --no-ssl, so it is dropped here;
+ * stricter modes are kept.
+ */
+export function nodePgUri(uri: string): string {
+  const url = new URL(uri);
+  if (['prefer', 'allow', 'disable'].includes(url.searchParams.get('sslmode') ?? '')) url.searchParams.delete('sslmode');
+  return url.toString();
+}
+
+/**
+ * One PostgreSQL connection with short connect and query timeouts that reconnects on the next
+ * query after any failure: a lost server must neither stall nor break the caller's loop.
+ */
+export class PgLink {
+  private client?: Client;
+
+  constructor(readonly uri: string, private readonly timeoutMs = 1500) {}
+
+  private async connection(): Promise<Client> {
+    if (this.client) return this.client;
+    const client = new Client({ connectionString: nodePgUri(this.uri), connectionTimeoutMillis: this.timeoutMs, query_timeout: this.timeoutMs });
+    client.on('error', () => this.drop(client));
+    await client.connect();
+    this.client = client;
+    return client;
+  }
+
+  private drop(client: Client) {
+    if (this.client === client) this.client = undefined;
+    client.end().catch(() => undefined);
+  }
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const client = await this.connection();
+    try {
+      return (await client.query(sql, params)).rows as T[];
+    } catch (err) {
+      this.drop(client);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.client) this.drop(this.client);
+  }
+}
+
+/** Read-only queries on the pg_auto_failover monitor. */
+export class MonitorClient {
+  private readonly link: PgLink;
+
+  constructor(readonly uri: string, private readonly timeoutMs = 1500) {
+    this.link = new PgLink(uri, timeoutMs);
+  }
+
+  private query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.link.query<T>(sql, params);
+  }
+
+  async nodes(): Promise<MonitorNode[]> {
+    const rows = await this.query<Record<string, unknown>>(NODE_SQL);
+    return rows.map((r) => ({
+      nodeId: Number(r.nodeid),
+      name: String(r.nodename),
+      host: String(r.nodehost),
+      port: Number(r.nodeport),
+      goalState: String(r.goalstate),
+      reportedState: String(r.reportedstate),
+      pgIsRunning: r.reportedpgisrunning === true,
+      replicationState: (r.reportedrepstate as string | null) ?? null,
+      healthy: Number(r.health) === 1,
+      reportTime: (r.reporttime as Date | null) ?? null,
+    }));
+  }
+
+  async primary(): Promise<{ name: string; host: string; port: number } | undefined> {
+    const rows = await this.query<{ primary_name: string; primary_host: string; primary_port: number }>(
+      `SELECT primary_name, primary_host, primary_port FROM pgautofailover.get_primary('default', 0)`,
+    );
+    return rows[0] ? { name: rows[0].primary_name, host: rows[0].primary_host, port: Number(rows[0].primary_port) } : undefined;
+  }
+
+  async events(limit = 10): Promise<MonitorEvent[]> {
+    const rows = await this.query<Record<string, unknown>>(
+      `SELECT eventtime, nodename, reportedstate::text, goalstate::text, description FROM pgautofailover.event
+        WHERE formationid = 'default' ORDER BY eventid DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      at: r.eventtime as Date,
+      nodeName: String(r.nodename),
+      reportedState: String(r.reportedstate),
+      goalState: String(r.goalstate),
+      description: String(r.description),
+    }));
+  }
+
+  /**
+   * `LISTEN state` on a connection of its own: the monitor notifies every state change, so the
+   * server reacts at once instead of at the next poll. Returns a function that stops listening.
+   */
+  async listen(onChange: () => void, onLost: () => void): Promise<() => Promise<void>> {
+    const client = new Client({ connectionString: nodePgUri(this.uri), connectionTimeoutMillis: this.timeoutMs });
+    let closed = false;
+    const lost = () => {
+      if (closed) return;
+      closed = true;
+      client.end().catch(() => undefined);
+      onLost();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', (_n: Notification) => onChange());
+    await client.connect();
+    await client.query('LISTEN state');
+    return async () => {
+      closed = true;
+      await client.end().catch(() => undefined);
+    };
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
+  }
+}

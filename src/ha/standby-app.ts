@@ -1,0 +1,47 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import * as OpenApiValidator from 'express-openapi-validator';
+import type { Logger } from 'pino';
+import type { JwtService } from '../auth/jwt-service';
+import { AppError } from '../errors';
+import { errorHandler } from '../http/error-handler';
+import { OPENAPI_FILE } from '../http/app';
+import { haRoutes, STANDBY_PATHS } from './ha-routes';
+import type { HaView } from './cluster-node';
+
+/** How long a product should wait before retrying: about one failover. */
+export const NOT_ACTIVE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * What a Standby serves on its own address: health, role, HA status and system information.
+ * Everything else is 503 NOT_ACTIVE_NODE naming the VIP, before any parsing or validation, so a
+ * product gets the same answer whatever it sent.
+ */
+export function createStandbyApp(deps: { jwt: JwtService; ha: HaView; logger: Logger; validateResponses: boolean }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(helmet());
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use((req, _res, next) => {
+    if (STANDBY_PATHS.has(req.path) && req.method === 'GET') return next();
+    const vip = deps.ha.vipAddress();
+    next(new AppError('NOT_ACTIVE_NODE', 503, `this node is the standby of a cluster: use the VIP ${vip}`, {
+      retryAfterSeconds: NOT_ACTIVE_RETRY_AFTER_SECONDS,
+      vip,
+    }));
+  });
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: OPENAPI_FILE,
+      validateRequests: { allowUnknownQueryParameters: false },
+      validateResponses: deps.validateResponses,
+      ignoreUndocumented: false,
+      validateSecurity: false,
+    }),
+  );
+  app.use(haRoutes(deps));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,239 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../src/config/paths';
+import { HaFiles } from '../../src/ha/cluster-config';
+import { PgAutoctl, postgresIds, postmasterPid, sleep, PG_BIN } from '../../src/ha/engine';
+import { asPostgres, freePort } from '../support/postgres';
+
+const ENTRY = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'index.js');
+export const ADMIN_PASSWORD = 'cluster-admin-password';
+export const VIP = '127.0.0.14';
+
+export type Node = {
+  name: 'primary' | 'secondary';
+  ip: string;
+  pgPort: number;
+  dataDir: string;
+  pgdata: string;
+  env: Record<string, string>;
+  server?: ChildProcess;
+  log: string;
+};
+
+export type HttpResult = { status: number; body: any; headers: Record<string, string | string[] | undefined> };
+
+/**
+ * Two real nodes on one host, as in production but on loopback addresses: each has its own
+ * PostgreSQL under pg_autoctl, its own `slm serve` process (the compiled build) and its own data
+ * directory; the VIP is 127.0.0.14 with the `bind` driver. Everything runs as separate processes
+ * that `destroy()` kills by process group and pid file.
+ */
+export class ClusterHarness {
+  readonly base: string;
+  readonly p: Node;
+  readonly s: Node;
+  ca = '';
+  private token = '';
+
+  private constructor(base: string, readonly ports: { monitor: number; https: number; heartbeat: number; pgP: number; pgS: number }) {
+    this.base = base;
+    const node = (name: Node['name'], ip: string, pgPort: number): Node => {
+      const dir = path.join(base, name);
+      return {
+        name, ip, pgPort,
+        dataDir: path.join(dir, 'data'),
+        pgdata: path.join(dir, 'pg', 'pgdata'),
+        log: path.join(dir, 'server.log'),
+        env: {
+          SLM_DATA_DIR: path.join(dir, 'data'),
+          SLM_CERTS_DIR: path.join(dir, 'data', 'certs'),
+          SLM_PORT: String(ports.https),
+          SLM_BIND: ip,
+          DATABASE_URL: `postgresql://postgres@${ip}:${pgPort}/slm`,
+          SLM_ADMIN_PASSWORD: ADMIN_PASSWORD,
+          SLM_HOST_COMMON_NAME: VIP,
+          SLM_LOG_LEVEL: 'info',
+          SLM_VALIDATE_RESPONSES: 'true',
+          SLM_SHUTDOWN_GRACE_SECONDS: '1',
+        },
+      };
+    };
+    this.p = node('primary', '127.0.0.11', ports.pgP);
+    this.s = node('secondary', '127.0.0.9', ports.pgS);
+  }
+
+  static async create(): Promise<ClusterHarness> {
+    const base = mkdtempSync('/tmp/slm-ha-');
+    chmodSync(base, 0o755);
+    const ports = {
+      monitor: await freePort('127.0.0.1'),
+      https: await freePort('127.0.0.14'),
+      heartbeat: await freePort('127.0.0.11'),
+      pgP: await freePort('127.0.0.11'),
+      pgS: await freePort('127.0.0.9'),
+    };
+    const h = new ClusterHarness(base, ports);
+    for (const n of [h.p, h.s]) {
+      mkdirSync(path.dirname(n.pgdata), { recursive: true });
+      mkdirSync(n.dataDir, { recursive: true });
+      if (process.getuid?.() === 0) chownSync(path.dirname(n.pgdata), ...postgresIds());
+    }
+    return h;
+  }
+
+  /** The primary before HA: a stand-alone PostgreSQL holding the server's database. */
+  startStandalonePostgres(): void {
+    const n = this.p;
+    asPostgres(path.join(PG_BIN, 'initdb'), ['-D', n.pgdata, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
+    asPostgres(path.join(PG_BIN, 'pg_ctl'), ['-D', n.pgdata, '-l', path.join(path.dirname(n.pgdata), 'standalone.log'), '-w', '-t', '60',
+      '-o', `-p ${n.pgPort} -h ${n.ip} -k ${path.dirname(n.pgdata)} -c shared_buffers=64MB`, 'start']);
+    asPostgres(path.join(PG_BIN, 'psql'), ['-h', n.ip, '-p', String(n.pgPort), '-U', 'postgres', '-c', 'CREATE DATABASE slm']);
+  }
+
+  /** `slm <args>` on a node, with that node's environment; resolves with exit code and output. */
+  cli(n: Node, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = execFile(process.execPath, [ENTRY, ...args], { env: { ...process.env, ...n.env, SLM_LOG_LEVEL: 'warn' }, timeout: 180_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      child.stdin?.end(input ?? '');
+    });
+  }
+
+  async cliOk(n: Node, args: string[], input?: string): Promise<string> {
+    const r = await this.cli(n, args, input);
+    if (r.code !== 0) throw new Error(`slm ${args.join(' ')} on ${n.name} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Starts `slm serve` in its own process group and waits until it answers /healthz on its address. */
+  async startServer(n: Node): Promise<void> {
+    const fd = openSync(n.log, 'a');
+    n.server = spawn(process.execPath, [ENTRY, 'serve'], { env: { ...process.env, ...n.env }, stdio: ['ignore', fd, fd], detached: true });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (n.server.exitCode !== null) throw new Error(`server ${n.name} exited:\n${readFileSync(n.log, 'utf8').slice(-3000)}`);
+      if (existsSync(path.join(n.dataDir, 'certs', 'ca.pem')) || this.ca) {
+        this.ca ||= readFileSync(path.join(n.dataDir, 'certs', 'ca.pem'), 'utf8');
+        const r = await this.request('GET', `https://${n.ip}:${this.ports.https}/healthz`).catch(() => undefined);
+        if (r?.status === 200) return;
+      }
+      if (Date.now() > deadline) throw new Error(`server ${n.name} did not answer:\n${readFileSync(n.log, 'utf8').slice(-3000)}`);
+      await sleep(200);
+    }
+  }
+
+  async stopServer(n: Node): Promise<void> {
+    const child = n.server;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    killGroup(child, 'SIGKILL');
+  }
+
+  /** kill -9 of the node's server, keeper and postmaster: a crashed host. */
+  crash(n: Node): void {
+    if (n.server) killGroup(n.server, 'SIGKILL');
+    new PgAutoctl(new HaFiles(n.dataDir).engineRoot).killService(n.pgdata);
+  }
+
+  /** HTTPS with the cluster CA; the certificate names the VIP, so node addresses skip the name check. */
+  request(method: string, url: string, body?: unknown, token = this.token, timeoutMs = 5000): Promise<HttpResult> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, {
+        method, ca: this.ca, timeout: timeoutMs, agent: false, checkServerIdentity: () => undefined,
+        headers: { ...(text ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = raw;
+          try {
+            parsed = JSON.parse(raw);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.end(text);
+    });
+  }
+
+  vipUrl(p: string) {
+    return `https://${VIP}:${this.ports.https}${p}`;
+  }
+
+  nodeUrl(n: Node, p: string) {
+    return `https://${n.ip}:${this.ports.https}${p}`;
+  }
+
+  async login(url = this.vipUrl('/api/v1/auth/login')): Promise<string> {
+    const r = await this.request('POST', url, { username: 'admin', password: ADMIN_PASSWORD }, '');
+    if (r.status !== 200) throw new Error(`login failed: ${r.status} ${JSON.stringify(r.body)}`);
+    this.token = r.body.token;
+    return this.token;
+  }
+
+  status(n: Node): Promise<HttpResult> {
+    return this.request('GET', this.nodeUrl(n, '/api/v1/ha/status'));
+  }
+
+  /** Polls until `check` returns a truthy value (and returns it), or fails with the last value seen. */
+  async waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+      try {
+        const v = await check();
+        if (v) return v;
+        last = v;
+      } catch (err) {
+        last = err;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+      await sleep(250);
+    }
+  }
+
+  /** Which node serves the VIP now (by the HA status it answers with), if any. */
+  async vipOwner(): Promise<string | undefined> {
+    const r = await this.request('GET', this.vipUrl('/api/v1/ha/status'), undefined, this.token, 2000).catch(() => undefined);
+    return r?.status === 200 ? r.body.thisNode : undefined;
+  }
+
+  /** Stops everything this harness started, even after a failure, and removes the files. */
+  async destroy(keepFiles = false): Promise<void> {
+    for (const n of [this.p, this.s]) if (n.server) killGroup(n.server, 'SIGKILL');
+    for (const n of [this.p, this.s]) {
+      const engine = new PgAutoctl(new HaFiles(n.dataDir).engineRoot);
+      engine.killService(n.pgdata);
+      engine.killService(new HaFiles(n.dataDir).localMonitorPgdata);
+    }
+    // Postmasters started with plain pg_ctl (before deploy, after teardown) have no keeper.
+    for (const pgdata of [this.p.pgdata, this.s.pgdata, new HaFiles(this.p.dataDir).localMonitorPgdata]) {
+      const pid = postmasterPid(pgdata);
+      if (pid) process.kill(pid, 'SIGKILL');
+    }
+    await sleep(500);
+    if (!keepFiles) rmSync(this.base, { recursive: true, force: true });
+  }
+
+  note(text: string) {
+    writeFileSync(path.join(this.base, 'notes.txt'), text + '\n', { flag: 'a' });
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}

@@ -1,0 +1,221 @@
+import { copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { engineInstalled } from '../../src/ha/engine';
+import { HaFiles } from '../../src/ha/cluster-config';
+import { ProductSimulator } from '../../src/products/simulator';
+import { ClusterHarness, VIP } from './cluster-harness';
+
+const TRANSPORT = '/Transportgateway/services/DeviceRequestHandler';
+const installed = engineInstalled();
+if (!installed) {
+  // Loud on purpose: a skipped cluster suite must not pass unnoticed.
+  console.warn('\n!!!!!!!! pg_autoctl is NOT installed: the HA cluster suite is SKIPPED (apt-get install postgresql-15-auto-failover pg-auto-failover-cli) !!!!!!!!\n');
+}
+const suite = installed ? describe : describe.skip;
+
+/**
+ * The reference scenarios (product.md) in order, on real processes: a monitor, two PostgreSQL
+ * nodes under pg_autoctl, two `slm serve` processes, the VIP 127.0.0.14 (bind driver).
+ */
+suite('HA cluster: the reference scenarios in order', () => {
+  let h: ClusterHarness;
+  const timings: Record<string, number> = {};
+  const products: ProductSimulator[] = [];
+  let tokenValue = '';
+
+  const product = (name: string) => {
+    const sim = ProductSimulator.create({
+      url: h.vipUrl(TRANSPORT),
+      udi: { pid: 'CUCM-HA', sn: `SN-${name}-${randomUUID().slice(0, 6)}` },
+      hostname: name,
+      productType: 'UCL',
+      trustedCa: h.ca,
+    });
+    sim.retry = { attempts: 12, baseDelayMs: 250, maxDelayMs: 2000, timeoutMs: 5000 };
+    products.push(sim);
+    return sim;
+  };
+  const registerAndReport = async (name: string) => {
+    const sim = product(name);
+    await sim.register(tokenValue);
+    await sim.authorize([{ tag: 'regid.ha-test.UCL', count: 2 }]);
+    return sim;
+  };
+  const health = async (n: ClusterHarness['p']) => (await h.status(n)).body;
+
+  beforeAll(async () => {
+    h = await ClusterHarness.create();
+  }, 30_000);
+
+  afterAll(async () => {
+    if (h) {
+      h.note(JSON.stringify(timings));
+      await h.destroy(process.env.SLM_HA_KEEP === '1');
+    }
+    console.log(`HA cluster timings (s): ${JSON.stringify(timings)}`);
+  }, 60_000);
+
+  test('When a stand-alone primary is deployed and a standby provisioned, then the primary is Active, the standby Standby, heartbeat Connected, status Normal and replication streaming', async () => {
+    h.startStandalonePostgres();
+    await h.startServer(h.p);
+    await h.login(h.nodeUrl(h.p, '/api/v1/auth/login'));
+    // Data from before HA: it must survive the conversion and reach the standby.
+    expect((await h.request('POST', h.nodeUrl(h.p, '/api/v1/accounts'), { name: 'BEFORE' })).status).toBe(201);
+    expect((await h.request('POST', h.nodeUrl(h.p, '/api/v1/accounts/BEFORE/approve'), {})).status).toBe(200);
+    await h.stopServer(h.p);
+
+    await h.cliOk(h.p, ['ha', 'generatekeys']);
+    const keys = path.join(h.base, 'keys-copy.json');
+    copyFileSync(new HaFiles(h.p.dataDir).keysFile, keys);
+    await h.cliOk(h.s, ['ha_generatekeys', '--import', keys]);
+
+    let t0 = Date.now();
+    await h.cliOk(h.p, ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip,
+      '--heartbeat-port', String(h.ports.heartbeat), '--pgdata', h.p.pgdata, '--monitor-port', String(h.ports.monitor)]);
+    await h.startServer(h.p);
+    await h.waitFor('the primary to hold the VIP', async () => (await h.vipOwner()) === 'primary-node');
+    timings.deployPrimary = (Date.now() - t0) / 1000;
+
+    t0 = Date.now();
+    await h.cliOk(h.s, ['ha', 'provision-standby', '--primary', h.p.ip, '--heartbeat-port', String(h.ports.heartbeat), '--pgdata', h.s.pgdata]);
+    await h.startServer(h.s);
+    const normal = await h.waitFor('status Normal on the primary', async () => {
+      const st = await health(h.p);
+      return st.status === 'Normal' && st;
+    });
+    timings.provisionStandby = (Date.now() - t0) / 1000;
+    timings.freshCluster = timings.deployPrimary + timings.provisionStandby;
+
+    expect(normal).toMatchObject({
+      enabled: true, heartbeat: 'Connected', thisNode: 'primary-node', thisNodeRole: 'Active',
+      vip: { address: VIP, heldByThisNode: true, driver: 'bind' },
+      activeServer: { name: 'primary-node', role: 'Active', publicAddress: h.p.ip },
+      standbyServer: { name: 'secondary-node', role: 'Standby', publicAddress: h.s.ip },
+    });
+    expect(normal.replication.standbys[0]).toMatchObject({ state: 'streaming' });
+    expect(normal.standbyServer.system.version).toMatch(/\d+\.\d+\.\d+/);
+    expect((await h.request('GET', h.nodeUrl(h.p, '/ha/role'), undefined, '')).status).toBe(200);
+
+    const standby = await h.waitFor('standby status', async () => {
+      const st = await health(h.s);
+      return st.heartbeat === 'Connected' && st;
+    });
+    expect(standby).toMatchObject({ thisNodeRole: 'Standby', vip: { heldByThisNode: false }, replication: { receiverStatus: 'streaming' } });
+    expect(standby.replication.replayLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    const role = await h.request('GET', h.nodeUrl(h.s, '/ha/role'), undefined, '');
+    expect(role).toMatchObject({ status: 503, body: { role: 'standby', vip: VIP } });
+    const refused = await h.request('POST', h.nodeUrl(h.s, TRANSPORT), { message: 'x' });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('NOT_ACTIVE_NODE');
+    expect(refused.body.error.message).toContain(VIP);
+    expect(refused.headers['retry-after']).toBeDefined();
+    expect((await h.request('GET', h.nodeUrl(h.s, '/api/v1/system/info'))).body.version).toBeDefined();
+
+    const primaryText = await h.cliOk(h.p, ['ha_status']);
+    expect(primaryText).toContain('Database is currently the replication master - Replicating to secondary-node (127.0.0.9)');
+    expect(primaryText).toMatch(/\n127\.0\.0\.\d+ \| .* \| streaming \| /);
+    const standbyText = await h.cliOk(h.s, ['ha', 'status']);
+    expect(standbyText).toContain('Database is currently the replication slave - Replicating from primary-node (127.0.0.11)');
+    expect(standbyText).toMatch(/pg_last_wal_replay_lsn\n-----\n[0-9A-F]+\/[0-9A-F]+\n\(1 row\)/);
+
+    // Products registered through the VIP before any failover (scenario 5, first part).
+    const token = await h.request('POST', h.vipUrl('/api/v1/accounts/BEFORE/virtual-accounts/Default/tokens'), { description: 'ha', expiresInDays: 30, maxUses: 50 });
+    expect(token.status).toBe(201);
+    tokenValue = token.body.token;
+    await registerAndReport('before-1');
+    await registerAndReport('before-2');
+  }, 240_000);
+
+  test('When the cluster services stop on the primary, then the secondary is Active behind the VIP, Degraded, Disconnected, and TEST is created there', async () => {
+    const t0 = Date.now();
+    const out = await h.cliOk(h.p, ['ha_cluster_stop']);
+    expect(out).toContain('planned switchover');
+    await h.waitFor('the secondary to hold the VIP', async () => (await h.vipOwner()) === 'secondary-node');
+    timings.plannedStopToVip = (Date.now() - t0) / 1000;
+    const st = await h.waitFor('Degraded on the secondary', async () => {
+      const s = (await h.request('GET', h.vipUrl('/api/v1/ha/status'))).body;
+      return s.status === 'Degraded' && s.heartbeat === 'Disconnected' && s;
+    }, 30_000);
+    expect(st).toMatchObject({ thisNode: 'secondary-node', thisNodeRole: 'Active', message: 'The cluster is degraded. One of the cluster nodes is offline' });
+    expect((await h.cliOk(h.p, ['ha_status'])).trim()).toBe('Error: cluster is not currently running on this node');
+    expect((await h.request('GET', h.nodeUrl(h.s, '/ha/role'), undefined, '')).status).toBe(200);
+
+    expect((await h.request('POST', h.vipUrl('/api/v1/accounts'), { name: 'TEST' })).status).toBe(201);
+    expect((await h.request('POST', h.vipUrl('/api/v1/accounts/TEST/approve'), {})).status).toBe(200);
+    // Products registering during the failover, through the VIP, to the secondary.
+    await registerAndReport('during-1');
+    for (const sim of products.slice(0, 2)) await sim.authorize([{ tag: 'regid.ha-test.UCL', count: 3 }]);
+  }, 120_000);
+
+  test('When the cluster services start again on the primary, then it rejoins as Standby replicating from the secondary, and status is Normal', async () => {
+    const t0 = Date.now();
+    await h.cliOk(h.p, ['ha_cluster_start']);
+    const st = await h.waitFor('Normal on the secondary', async () => {
+      const s = (await h.request('GET', h.vipUrl('/api/v1/ha/status'))).body;
+      return s.status === 'Normal' && s;
+    });
+    timings.rejoinAsStandby = (Date.now() - t0) / 1000;
+    expect(st).toMatchObject({ thisNode: 'secondary-node', heartbeat: 'Connected', activeServer: { name: 'secondary-node' }, standbyServer: { name: 'primary-node', role: 'Standby' } });
+    expect(st.replication.standbys[0].state).toBe('streaming');
+    expect(await h.cliOk(h.p, ['ha_status'])).toContain('replication slave - Replicating from secondary-node (127.0.0.9)');
+  }, 120_000);
+
+  test('When the secondary stops (fallback), then the primary is Active again with TEST and every product, and the secondary rejoins as Standby', async () => {
+    let t0 = Date.now();
+    await h.cliOk(h.s, ['ha_cluster_stop']);
+    await h.waitFor('the primary to hold the VIP', async () => (await h.vipOwner()) === 'primary-node');
+    timings.fallbackStopToVip = (Date.now() - t0) / 1000;
+    const test = await h.request('GET', h.vipUrl('/api/v1/accounts/TEST'));
+    expect(test.status).toBe(200);
+    expect(test.body.status ?? test.body.account?.status).toBeDefined();
+    await registerAndReport('after-1');
+
+    t0 = Date.now();
+    await h.cliOk(h.s, ['ha_cluster_start']);
+    const st = await h.waitFor('Normal on the primary', async () => {
+      const s = await health(h.p);
+      return s.status === 'Normal' && s;
+    });
+    timings.secondaryRejoin = (Date.now() - t0) / 1000;
+    expect(st).toMatchObject({ thisNode: 'primary-node', thisNodeRole: 'Active', standbyServer: { name: 'secondary-node' } });
+    expect(await h.cliOk(h.s, ['ha_status'])).toContain('replication slave - Replicating from primary-node (127.0.0.11)');
+
+    // Scenario 5: products from before, during and after are all there, with their usage counted.
+    for (const sim of products) await sim.authorize([{ tag: 'regid.ha-test.UCL', count: 1 }]);
+    const instances = await h.request('GET', h.vipUrl('/api/v1/accounts/BEFORE/virtual-accounts/Default/product-instances'));
+    expect(instances.status).toBe(200);
+    const names = JSON.stringify(instances.body);
+    for (const name of ['before-1', 'before-2', 'during-1', 'after-1']) expect(names).toContain(name);
+    const licenses = await h.request('GET', h.vipUrl('/api/v1/accounts/BEFORE/licenses'));
+    expect(JSON.stringify(licenses.body)).toMatch(/regid\.ha-test\.UCL/);
+  }, 180_000);
+
+  test('When a wrong-order command is run, then it fails with a stable code', async () => {
+    const again = await h.cli(h.p, ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip, '--pgdata', h.p.pgdata, '--monitor-port', String(h.ports.monitor)]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('HA_ALREADY_DEPLOYED');
+    expect((await h.cli(h.p, ['ha_cluster_start'])).stderr).toContain('HA_ALREADY_RUNNING');
+    const cancelled = await h.cli(h.s, ['ha_teardown'], 'no\n');
+    expect(cancelled.stderr).toContain('HA_TEARDOWN_CANCELLED');
+    expect(new HaFiles(h.s.dataDir).readCluster()).toBeDefined();
+  }, 60_000);
+
+  test('When each node is torn down after a typed yes, then both are stand-alone servers with their data and ha_status says HA is not enabled.', async () => {
+    await h.cliOk(h.s, ['ha_teardown'], 'yes\n');
+    await h.cliOk(h.p, ['ha', 'teardown'], 'yes\n');
+    for (const n of [h.p, h.s]) {
+      expect((await h.cliOk(n, ['ha_status'])).trim()).toBe('HA is not enabled.');
+      const st = await h.waitFor(`${n.name} stand-alone`, async () => {
+        const r = await h.request('GET', h.nodeUrl(n, '/api/v1/ha/status'));
+        return r.status === 200 && r.body.enabled === false && r;
+      }, 30_000);
+      expect(st.body).toEqual({ enabled: false });
+      const test = await h.request('GET', h.nodeUrl(n, '/api/v1/accounts/TEST'));
+      expect(test.status).toBe(200);
+      // Each is writable on its own now.
+      expect((await h.request('POST', h.nodeUrl(n, '/api/v1/accounts'), { name: `AFTER-${n.name}` })).status).toBe(201);
+    }
+    await h.waitFor('the VIP to be released', async () => (await h.vipOwner()) === undefined, 15_000);
+  }, 120_000);
+});
