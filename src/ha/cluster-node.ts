@@ -185,8 +185,9 @@ export class ClusterNode implements HaView {
       /* keep the last answer while it is recent: the monitor may be restarting */
     }
     const monitorFresh = this.monitorAt !== undefined && now - this.monitorAt <= this.o.monitorToleranceMs;
+    // pg_auto_failover keeps default_transaction_read_only on until a promotion completes: read-only until then.
     const inRecovery = await this.local
-      .query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')
+      .query<{ r: boolean }>(`SELECT pg_is_in_recovery() OR current_setting('default_transaction_read_only')::bool AS r`)
       .then((rows) => rows[0].r)
       .catch(() => undefined);
     const mine = monitorFresh ? this.nodes.find((n) => n.name === config.localNode) : undefined;
