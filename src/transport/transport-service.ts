@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, randomUUID } from 'node:crypto';
+import { createHash, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Clock } from '../app-context';
 import type { Prisma } from '../generated/prisma/client';
@@ -60,6 +60,9 @@ type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; 
  */
 export class TransportService {
   private signerCache?: Promise<{ sign(claims: Record<string, unknown>): string }>;
+
+  /** Parsed instance keys by PEM: parsing one costs more than verifying a signature with it. */
+  private readonly publicKeys = new Map<string, KeyObject>();
 
   constructor(private readonly deps: TransportDeps) {}
 
@@ -165,7 +168,7 @@ export class TransportService {
 
   private async renew(message: ProductMessage, claims: RenewClaims, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = await this.authenticate(message, now);
-    const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : createPublicKey(instance.publicKeyPem);
+    const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : this.publicKey(instance.publicKeyPem);
     return this.apply(key, now, async (tx, keys) => {
       await this.lockRegistered(tx, instance.id, now);
       const cert = issueIdCertificate(keys.ca, newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
@@ -195,10 +198,9 @@ export class TransportService {
   private async authorize(message: ProductMessage, claims: AuthorizeClaims, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = await this.authenticate(message, now);
     return this.apply(key, now, async (tx) => {
-      const locked = await this.lockRegistered(tx, instance.id, now);
+      const locked = await this.lockRegistered(tx, instance.id, now, true);
       await replaceUsage(tx, locked, claims.entitlements);
       const statuses = await this.deps.licenses.complianceForTags(tx, locked.virtualAccountId, claims.entitlements.map((e) => e.tag), now);
-      await touch(tx, instance.id, now);
       const entitlements = claims.entitlements.map((e) => ({ tag: e.tag, count: e.count, status: statuses.get(e.tag) ?? 'INVALID_TAG' }));
       const compliant = entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED');
       return {
@@ -214,9 +216,8 @@ export class TransportService {
   private async deregister(message: ProductMessage, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = await this.authenticate(message, now);
     return this.apply(key, now, async (tx) => {
-      const locked = await this.lockRegistered(tx, instance.id, now);
+      const locked = await this.lockRegistered(tx, instance.id, now, true);
       await deregister(tx, locked, now);
-      await touch(tx, instance.id, now);
       await this.deps.events.record({
         actor: instance.id, action: 'product.deregister', objectType: 'product-instance', objectId: instance.id, outcome: 'success',
       }, tx);
@@ -234,14 +235,24 @@ export class TransportService {
         })
       : null;
     if (!instance) throw new AppError('UNKNOWN_PRODUCT_INSTANCE', 404, `no product instance with id ${kid}`);
-    verifyJws(message.jws, createPublicKey(instance.publicKeyPem));
+    verifyJws(message.jws, this.publicKey(instance.publicKeyPem));
     checkUsable({ ...instance, virtualAccountId: '', status: instance.status as LockedInstance['status'] }, now);
     return instance;
   }
 
+  private publicKey(pem: string): KeyObject {
+    let key = this.publicKeys.get(pem);
+    if (!key) {
+      if (this.publicKeys.size >= 10_000) this.publicKeys.clear();
+      key = createPublicKey(pem);
+      this.publicKeys.set(pem, key);
+    }
+    return key;
+  }
+
   /** Re-checks under the row lock: an admin may have removed the instance meanwhile. */
-  private async lockRegistered(tx: Tx, id: string, now: Date): Promise<LockedInstance> {
-    const locked = await lockInstance(tx, id);
+  private async lockRegistered(tx: Tx, id: string, now: Date, recordContact = false): Promise<LockedInstance> {
+    const locked = await lockInstance(tx, id, recordContact ? now : undefined);
     if (!locked) throw new AppError('UNKNOWN_PRODUCT_INSTANCE', 404, `no product instance with id ${id}`);
     checkUsable(locked, now);
     return locked;
@@ -316,10 +327,6 @@ function checkUsable(instance: LockedInstance, now: Date): void {
 async function lockInstanceByUdi(tx: Tx, udi: { pid: string; sn: string }) {
   const locked = await lockInstance(tx, udi);
   return locked ? { ...locked, isNew: false } : null;
-}
-
-async function touch(tx: Tx, id: string, now: Date): Promise<void> {
-  await tx.productInstance.update({ where: { id }, data: { lastContactAt: now } });
 }
 
 /** `aud` in the Host Common Name's canonical form (lower case, RFC 5952 IPv6, no brackets or trailing dot). */

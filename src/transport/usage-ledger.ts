@@ -16,15 +16,19 @@ export type LockedInstance = {
  * `usage` over registered instances at every commit. Deregistered instances keep no usage rows.
  */
 
-/** Locks the instance row (by id or by UDI) for the rest of the transaction (one writer per instance at a time). */
-export async function lockInstance(tx: Tx, which: string | { pid: string; sn: string }): Promise<LockedInstance | null> {
+/**
+ * Locks the instance row (by id or by UDI) for the rest of the transaction: one writer per
+ * instance at a time. With `contactAt` the same statement records the contact (an UPDATE locks
+ * the row just as SELECT ... FOR UPDATE does, one round trip fewer per message).
+ */
+export async function lockInstance(tx: Tx, which: string | { pid: string; sn: string }, contactAt?: Date): Promise<LockedInstance | null> {
   const where = typeof which === 'string'
     ? Prisma.sql`id = ${which}::uuid`
     : Prisma.sql`udi_pid = ${which.pid} AND udi_sn = ${which.sn}`;
-  const rows = await tx.$queryRaw<LockedInstance[]>`
-    SELECT id::text AS "id", virtual_account_id::text AS "virtualAccountId", status::text AS "status",
-           cert_not_after AS "certNotAfter"
-    FROM product_instance WHERE ${where} FOR UPDATE`;
+  const columns = Prisma.sql`id::text AS "id", virtual_account_id::text AS "virtualAccountId", status::text AS "status", cert_not_after AS "certNotAfter"`;
+  const rows = contactAt
+    ? await tx.$queryRaw<LockedInstance[]>`UPDATE product_instance SET last_contact_at = ${contactAt} WHERE ${where} RETURNING ${columns}`
+    : await tx.$queryRaw<LockedInstance[]>`SELECT ${columns} FROM product_instance WHERE ${where} FOR UPDATE`;
   return rows[0] ?? null;
 }
 
@@ -34,20 +38,34 @@ export function assertRegistered(instance: LockedInstance): void {
   }
 }
 
-/** Replaces the instance's report with `entitlements` and moves usage_total by the difference. */
+/**
+ * Replaces the instance's report with `entitlements` and moves usage_total by the difference, in
+ * one statement (the instance row is locked, so `old` is stable). usage_total rows are changed
+ * in tag order: concurrent reports sharing tags take their row locks in the same order and
+ * cannot deadlock.
+ */
 export async function replaceUsage(tx: Tx, instance: LockedInstance, entitlements: UsageCount[]): Promise<void> {
-  const previous = await currentUsage(tx, instance.id);
-  const delta = new Map<string, number>();
-  for (const { tag, count } of previous) delta.set(tag, -count);
-  for (const { tag, count } of entitlements) delta.set(tag, (delta.get(tag) ?? 0) + count);
-  await applyToTotals(tx, instance.virtualAccountId, delta);
-  await tx.$executeRaw`DELETE FROM usage WHERE product_instance_id = ${instance.id}::uuid`;
-  if (entitlements.length > 0) {
-    await tx.$executeRaw`
+  const tags = entitlements.map((e) => e.tag);
+  const counts = entitlements.map((e) => e.count);
+  await tx.$executeRaw`
+    WITH old AS (
+      SELECT tag, count FROM usage WHERE product_instance_id = ${instance.id}::uuid
+    ), reported AS (
+      SELECT t.tag, t.count FROM unnest(${tags}::text[], ${counts}::int[]) AS t(tag, count)
+    ), dropped AS (
+      DELETE FROM usage WHERE product_instance_id = ${instance.id}::uuid AND NOT (tag = ANY(${tags}::text[]))
+    ), written AS (
       INSERT INTO usage (product_instance_id, tag, count)
-      SELECT ${instance.id}::uuid, t.tag, t.count
-      FROM unnest(${entitlements.map((e) => e.tag)}::text[], ${entitlements.map((e) => e.count)}::int[]) AS t(tag, count)`;
-  }
+      SELECT ${instance.id}::uuid, tag, count FROM reported
+      ON CONFLICT (product_instance_id, tag) DO UPDATE SET count = EXCLUDED.count
+    ), delta AS (
+      SELECT tag, SUM(d)::int AS d FROM (
+        SELECT tag, -count AS d FROM old UNION ALL SELECT tag, count FROM reported
+      ) changes GROUP BY tag HAVING SUM(d) <> 0
+    )
+    INSERT INTO usage_total (virtual_account_id, tag, in_use)
+    SELECT ${instance.virtualAccountId}::uuid, tag, d FROM delta ORDER BY tag
+    ON CONFLICT (virtual_account_id, tag) DO UPDATE SET in_use = usage_total.in_use + EXCLUDED.in_use`;
 }
 
 /** Gives back everything the instance uses (deregistration, removal, move to another virtual account). */
@@ -64,19 +82,4 @@ export async function currentUsage(tx: Tx, instanceId: string): Promise<UsageCou
 export async function deregister(tx: Tx, instance: LockedInstance, now: Date): Promise<void> {
   await releaseUsage(tx, instance);
   await tx.productInstance.update({ where: { id: instance.id }, data: { status: 'DEREGISTERED', deregisteredAt: now } });
-}
-
-/**
- * One statement, rows in tag order: concurrent reports that touch several common tags take the
- * usage_total row locks in the same order and cannot deadlock.
- */
-async function applyToTotals(tx: Tx, virtualAccountId: string, delta: Map<string, number>): Promise<void> {
-  const changes = [...delta].filter(([, d]) => d !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (changes.length === 0) return;
-  await tx.$executeRaw`
-    INSERT INTO usage_total (virtual_account_id, tag, in_use)
-    SELECT ${virtualAccountId}::uuid, t.tag, t.delta
-    FROM unnest(${changes.map(([tag]) => tag)}::text[], ${changes.map(([, d]) => d)}::int[]) WITH ORDINALITY AS t(tag, delta, n)
-    ORDER BY t.n
-    ON CONFLICT (virtual_account_id, tag) DO UPDATE SET in_use = usage_total.in_use + EXCLUDED.in_use`;
 }
