@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/paths';
@@ -206,6 +206,44 @@ export class ClusterHarness {
   async vipOwner(): Promise<string | undefined> {
     const r = await this.request('GET', this.vipUrl('/api/v1/ha/status'), undefined, this.token, 2000).catch(() => undefined);
     return r?.status === 200 ? r.body.thisNode : undefined;
+  }
+
+  /**
+   * Scenario 1 in one call: stand-alone primary with its server, keys, ha_deploy, restart in
+   * cluster mode, ha_provision_standby, standby server; resolves once the primary reports Normal.
+   */
+  async deployPair(): Promise<{ deploySeconds: number; provisionSeconds: number }> {
+    this.startStandalonePostgres();
+    await this.startServer(this.p);
+    await this.login(this.nodeUrl(this.p, '/api/v1/auth/login'));
+    await this.stopServer(this.p);
+    await this.cliOk(this.p, ['ha', 'generatekeys']);
+    const keys = path.join(this.base, 'keys-copy.json');
+    copyFileSync(new HaFiles(this.p.dataDir).keysFile, keys);
+    await this.cliOk(this.s, ['ha_generatekeys', '--import', keys]);
+    let t0 = Date.now();
+    await this.cliOk(this.p, ['ha_deploy', '--vip', VIP, '--primary-address', this.p.ip, '--secondary-address', this.s.ip,
+      '--heartbeat-port', String(this.ports.heartbeat), '--pgdata', this.p.pgdata, '--monitor-port', String(this.ports.monitor)]);
+    await this.startServer(this.p);
+    await this.waitFor('the primary to hold the VIP', async () => (await this.vipOwner()) === 'primary-node');
+    const deploySeconds = (Date.now() - t0) / 1000;
+    t0 = Date.now();
+    await this.cliOk(this.s, ['ha', 'provision-standby', '--primary', this.p.ip, '--heartbeat-port', String(this.ports.heartbeat), '--pgdata', this.s.pgdata]);
+    await this.startServer(this.s);
+    await this.waitNormal(this.p);
+    return { deploySeconds, provisionSeconds: (Date.now() - t0) / 1000 };
+  }
+
+  /** Waits until the node reports status Normal and returns that status. */
+  waitNormal(n: Node, timeoutMs = 60_000) {
+    return this.waitFor(`status Normal on ${n.name}`, async () => {
+      const st = (await this.status(n)).body;
+      return st.status === 'Normal' && st;
+    }, timeoutMs);
+  }
+
+  nodeNamed(name: string): Node {
+    return name === 'primary-node' ? this.p : this.s;
   }
 
   /** Stops everything this harness started, even after a failure, and removes the files. */

@@ -1,4 +1,5 @@
 import { copyFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { engineInstalled } from '../../src/ha/engine';
@@ -57,18 +58,30 @@ suite('HA cluster: the reference scenarios in order', () => {
   }, 60_000);
 
   test('When a stand-alone primary is deployed and a standby provisioned, then the primary is Active, the standby Standby, heartbeat Connected, status Normal and replication streaming', async () => {
+    // Data from before HA must survive the conversion and reach the standby: created on the stand-alone primary.
     h.startStandalonePostgres();
     await h.startServer(h.p);
     await h.login(h.nodeUrl(h.p, '/api/v1/auth/login'));
-    // Data from before HA: it must survive the conversion and reach the standby.
     expect((await h.request('POST', h.nodeUrl(h.p, '/api/v1/accounts'), { name: 'BEFORE' })).status).toBe(201);
     expect((await h.request('POST', h.nodeUrl(h.p, '/api/v1/accounts/BEFORE/approve'), {})).status).toBe(200);
     await h.stopServer(h.p);
 
+    // Wrong order first: deploy without keys, provision before deploy.
+    const noKeys = await h.cli(h.p, ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip, '--pgdata', h.p.pgdata, '--monitor-port', String(h.ports.monitor)]);
+    expect(noKeys.stderr).toContain('HA_KEYS_MISSING');
     await h.cliOk(h.p, ['ha', 'generatekeys']);
+    expect((await h.cli(h.p, ['ha', 'generatekeys'])).stderr).toContain('HA_KEYS_EXIST');
     const keys = path.join(h.base, 'keys-copy.json');
     copyFileSync(new HaFiles(h.p.dataDir).keysFile, keys);
     await h.cliOk(h.s, ['ha_generatekeys', '--import', keys]);
+    const early = await h.cli(h.s, ['ha_provision_standby', '--primary', h.p.ip, '--heartbeat-port', String(h.ports.heartbeat), '--pgdata', h.s.pgdata]);
+    expect(early.stderr).toContain('HA_PRIMARY_NOT_DEPLOYED');
+    const busy = net.createServer().listen(h.ports.https, VIP);
+    const vipBusy = await h.cli(h.p, ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip, '--pgdata', h.p.pgdata, '--monitor-port', String(h.ports.monitor)]);
+    busy.close();
+    expect(vipBusy.stderr).toContain('VIP_IN_USE');
+    expect((await h.cli(h.p, ['ha_deploy', '--vip', '10.254.254.254', '--primary-address', h.p.ip, '--secondary-address', h.s.ip, '--pgdata', h.p.pgdata, '--monitor-port', String(h.ports.monitor)])).stderr).toContain('VIP_NOT_LOCAL');
+    expect((await h.cliOk(h.p, ['ha_status'])).trim()).toBe('HA is not enabled.');
 
     let t0 = Date.now();
     await h.cliOk(h.p, ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip,
@@ -80,10 +93,7 @@ suite('HA cluster: the reference scenarios in order', () => {
     t0 = Date.now();
     await h.cliOk(h.s, ['ha', 'provision-standby', '--primary', h.p.ip, '--heartbeat-port', String(h.ports.heartbeat), '--pgdata', h.s.pgdata]);
     await h.startServer(h.s);
-    const normal = await h.waitFor('status Normal on the primary', async () => {
-      const st = await health(h.p);
-      return st.status === 'Normal' && st;
-    });
+    const normal = await h.waitNormal(h.p);
     timings.provisionStandby = (Date.now() - t0) / 1000;
     timings.freshCluster = timings.deployPrimary + timings.provisionStandby;
 
