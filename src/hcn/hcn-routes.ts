@@ -1,0 +1,14 @@
+import { Router } from 'express';
+import type { AppContext } from '../app-context';
+import { requireRole } from '../auth/require-role';
+
+export function hcnRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.get('/api/v1/settings/host-common-name', requireRole(ctx.jwt, 'operator'), async (_req, res) => {
+    res.json(await ctx.hcn.show());
+  });
+  router.put('/api/v1/settings/host-common-name', requireRole(ctx.jwt, 'admin'), async (req, res) => {
+    res.json(await ctx.hcn.change(req.principal!.username, req.body.name));
+  });
+  return router;
+}
