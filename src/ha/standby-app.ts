@@ -9,8 +9,8 @@ import { OPENAPI_FILE } from '../http/app';
 import { haRoutes, STANDBY_PATHS } from './ha-routes';
 import type { HaView } from './cluster-node';
 
-/** How long a product should wait before retrying: about one failover. */
-export const NOT_ACTIVE_RETRY_AFTER_SECONDS = 5;
+/** A product should retry soon: the VIP usually moves within seconds, and a longer hint would lengthen every gap. */
+export const NOT_ACTIVE_RETRY_AFTER_SECONDS = 1;
 
 /**
  * What a Standby serves on its own address: health, role, HA status and system information.
