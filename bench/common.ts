@@ -19,7 +19,7 @@ export type BenchEnv = {
   stop(): Promise<void>;
 };
 
-export async function startBenchEnv(extraEnv: Record<string, string> = {}): Promise<BenchEnv> {
+export async function startBenchEnv(extraEnv: Record<string, string> = {}, keepAlive = true): Promise<BenchEnv> {
   const pg = await startPostgres();
   const admin = new Client({ connectionString: pg.url() });
   await admin.connect();
@@ -38,7 +38,7 @@ export async function startBenchEnv(extraEnv: Record<string, string> = {}): Prom
     pg.stop();
     throw err;
   }
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 256, ca: server.ca });
+  const agent = new https.Agent({ keepAlive, maxSockets: 256, ca: server.ca });
   const call = <T>(method: string, path: string, body?: unknown, bearer?: string) =>
     request<T>(agent, server.url, method, path, body, bearer);
   const login = await call<{ token: string }>('POST', '/api/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD });
@@ -76,7 +76,11 @@ export function request<T>(agent: https.Agent, base: string, method: string, pat
       });
       res.on('error', reject);
     });
-    req.on('error', reject);
+    // A kept-alive socket the server closed while idle: resend once (every call here may be resent).
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET' && req.reusedSocket) request<T>(agent, base, method, path, body, bearer).then(resolve, reject);
+      else reject(err);
+    });
     req.end(payload);
   });
 }
