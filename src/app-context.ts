@@ -16,6 +16,8 @@ import { TransportService } from './transport/transport-service';
 import { IdempotencyStore } from './transport/idempotency';
 import { ProductService } from './products/product-service';
 import { StandaloneHa, type HaView } from './ha/cluster-node';
+import { SyncService } from './sync/sync-service';
+import { SyncScheduler } from './sync/sync-scheduler';
 
 export type Clock = () => Date;
 
@@ -40,5 +42,7 @@ export async function createContext(config: Config, store: Store, logger: Logger
     db, clock, pki, hcn, tokens, licenses, events, idempotency, clockSkewSeconds: config.clockSkewSeconds,
   });
   const products = new ProductService(db, accounts, events, clock);
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
+  const sync = new SyncService(db, settings, hcn, pki, events, clock, { upstreamUrl: config.upstreamUrl, logger });
+  const syncScheduler = new SyncScheduler(sync, settings, clock, logger, { intervalSeconds: config.syncIntervalSeconds });
+  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
 }

@@ -40,6 +40,8 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   const stopIdempotencyCleanup = ctx.idempotency.startCleanup(undefined, (err) => logger.warn({ err }, 'idempotency cleanup failed'));
   const address = await listeners.listen(config.bind, config.port);
   await cluster?.serving(listeners);
+  // In a cluster the HA feature runs the scheduler while this node is Active.
+  if (!cluster) ctx.syncScheduler.start();
   logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName }, 'slm-onprem listening');
 
   let stopping: Promise<void> | undefined;
@@ -47,6 +49,7 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
     (stopping ??= (async () => {
       await cluster?.stop();
       stopCertificateWatch();
+      await ctx.syncScheduler.stop();
       stopIdempotencyCleanup();
       await listeners.close(undefined, config.shutdownGraceSeconds * 1000);
       await store.close();

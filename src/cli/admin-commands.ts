@@ -6,6 +6,8 @@ import { registerApiClientCommands } from '../toolkit/api-client-commands';
 import { registerLicenseCommands } from '../licenses/license-commands';
 import { registerHaCommands } from '../ha/ha-commands';
 import { registerProductCommands } from '../products/simulator-commands';
+import { registerHcnCommands } from '../hcn/hcn-commands';
+import { registerSyncCommands } from '../sync/sync-commands';
 
 /** Options every admin command shares: where the server is and who logs in. */
 export function withApiOptions(cmd: Command): Command {
@@ -56,7 +58,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 }
 
 /** Feature command groups register themselves here. */
-const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands, registerHaCommands, registerProductCommands];
+const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands, registerHaCommands, registerProductCommands, registerHcnCommands, registerSyncCommands];
 
 export function registerAdminCommands(program: Command): void {
   for (const register of COMMAND_GROUPS) register(program);

@@ -70,21 +70,11 @@ export class HostCommonNameService {
 
   async show() {
     const name = await this.current();
-    const { certPem } = await this.pki.tlsCredential(name);
-    const cert = new X509Certificate(certPem);
     return {
       name,
       syncRequired: await this.isSyncRequired(),
       changedAt: (await this.settings.get<string>(CHANGED_AT_KEY)) ?? null,
-      certificate: {
-        subject: cert.subject.split('\n').join(', '),
-        issuer: cert.issuer.split('\n').join(', '),
-        subjectAltNames: certificateNames(certPem),
-        serialNumber: cert.serialNumber.toLowerCase(),
-        notBefore: new Date(cert.validFrom).toISOString(),
-        notAfter: new Date(cert.validTo).toISOString(),
-        fingerprintSha256: cert.fingerprint256,
-      },
+      certificate: certificateDetails((await this.pki.tlsCredential(name)).certPem),
     };
   }
 
@@ -170,4 +160,18 @@ export class HostCommonNameService {
     await this.pki.writeCertificates(this.opts.certsDir, name);
     for (const listener of this.listeners) listener(tls);
   }
+}
+
+/** What an admin checks of a certificate (also used for the CA certificate signed by the upstream). */
+export function certificateDetails(pem: string) {
+  const cert = new X509Certificate(pem);
+  return {
+    subject: cert.subject.split('\n').join(', '),
+    issuer: cert.issuer.split('\n').join(', '),
+    subjectAltNames: certificateNames(pem),
+    serialNumber: cert.serialNumber.toLowerCase(),
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: new Date(cert.validTo).toISOString(),
+    fingerprintSha256: cert.fingerprint256,
+  };
 }

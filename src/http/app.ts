@@ -11,6 +11,7 @@ import { AppError } from '../errors';
 import { userRoutes } from '../users/user-routes';
 import { eventRoutes } from '../events/event-routes';
 import { hcnRoutes } from '../hcn/hcn-routes';
+import { syncRoutes } from '../sync/sync-routes';
 import { licenseRoutes } from '../licenses/license-routes';
 import { toolkitLicenseRoutes } from '../licenses/toolkit-routes';
 import { accountRoutes } from '../accounts/account-routes';
@@ -24,7 +25,7 @@ export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Feature routers, in mount order. A feature adds its router here. */
-const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, transportRoutes, haRoutes, productRoutes];
+const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes];
 
 export function createApp(ctx: AppContext): Express {
   const app = express();

@@ -1,0 +1,350 @@
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Clock } from '../app-context';
+import type { Db } from '../store/database';
+import type { Prisma } from '../generated/prisma/client';
+import type { EventLog } from '../events/event-log';
+import type { SettingsStore } from '../config/settings-store';
+import type { PkiService } from '../pki/pki-service';
+import { certificateDetails, type HostCommonNameService } from '../hcn/host-common-name';
+import { SYNC_LAST_SUCCESS_KEY } from '../licenses/license-service';
+import { AppError, badRequest } from '../errors';
+import { SYNC_FORMAT_VERSION, syncResponseSchema, type SyncMode, type SyncRequest, type SyncResponse } from './sync-format';
+
+/** License lines written by synchronization; a sync replaces these and leaves IMPORT lines alone. */
+export const SYNC_SOURCE = 'SYNC';
+export const SIGNED_CA_KEY = 'sync.signedCaCertificate';
+// Any constant works: it only has to be the same on both nodes of a cluster.
+const APPLY_LOCK = 0x51_4e_43; // "SNC"
+
+type Tx = Prisma.TransactionClient;
+export type SyncOptions = {
+  upstreamUrl?: string;
+  logger: Logger;
+  /** Network attempts per sync (first try included) and the first backoff delay, doubled each time. */
+  attempts?: number;
+  backoffMs?: number;
+  timeoutMs?: number;
+};
+
+export type SyncResult = {
+  requestId: string;
+  outcome: 'APPLIED' | 'ALREADY_APPLIED';
+  appliedAt: string;
+  summary?: {
+    accountsApproved: string[];
+    accountsUnknown: string[];
+    virtualAccounts: { account: string; virtualAccount: string; licenseLines: number }[];
+    syncLinesReplaced: number;
+    caCertificateStored: boolean;
+    syncRequiredCleared: boolean;
+  };
+};
+
+const staleResponse = (requestId: string, newer: string) =>
+  new AppError('SYNC_RESPONSE_STALE', 409, `response to request ${requestId} is older than the already applied response to request ${newer}: export a new request`, { newerRequestId: newer });
+
+/**
+ * Synchronization with the vendor cloud: builds requests (accounts, account requests, product
+ * instances and usage), applies responses (account approvals, purchased licenses, the signed CA
+ * certificate) in one transaction, over the network or through files. Rules: a response is
+ * applied at most once (again: nothing changes), never after a response to a newer request, and
+ * only if it answers a request this server made (sync_run).
+ */
+export class SyncService {
+  private inFlight?: Promise<SyncResult>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly settings: SettingsStore,
+    private readonly hcn: HostCommonNameService,
+    private readonly pki: PkiService,
+    private readonly events: EventLog,
+    private readonly clock: Clock,
+    private readonly opts: SyncOptions,
+  ) {}
+
+  get networkConfigured(): boolean {
+    return this.opts.upstreamUrl !== undefined;
+  }
+
+  /** A new request document, recorded in sync_run so that only its answer can be applied. */
+  async createRequest(actor: string, mode: SyncMode): Promise<SyncRequest> {
+    const requestId = randomUUID();
+    const requestedAt = this.clock();
+    // One consistent picture of accounts, instances and usage while products keep reporting.
+    const accounts = await this.db.$transaction(
+      (tx) =>
+        tx.localAccount.findMany({
+          orderBy: { name: 'asc' },
+          include: {
+            virtualAccounts: {
+              orderBy: { name: 'asc' },
+              include: {
+                usageTotals: { orderBy: { tag: 'asc' } },
+                productInstances: { orderBy: [{ udiPid: 'asc' }, { udiSn: 'asc' }], include: { usages: { orderBy: { tag: 'asc' } } } },
+              },
+            },
+          },
+        }),
+      { isolationLevel: 'RepeatableRead' },
+    );
+    await this.db.syncRun.create({ data: { mode, requestId, requestedAt, startedAt: requestedAt } });
+    await this.events.record({ actor, action: 'sync.request', objectType: 'sync', objectId: requestId, outcome: 'success', details: { mode } });
+    return {
+      formatVersion: SYNC_FORMAT_VERSION,
+      requestId,
+      requestedAt: requestedAt.toISOString(),
+      mode,
+      server: { hostCommonName: await this.hcn.current(), caCertificate: (await this.pki.ca()).certPem },
+      accounts: accounts.map((a) => ({
+        name: a.name,
+        status: a.status,
+        smartAccount: a.smartAccount,
+        contactEmail: a.contactEmail,
+        description: a.description,
+        requestedAt: a.createdAt.toISOString(),
+        virtualAccounts: a.virtualAccounts.map((va) => ({
+          name: va.name,
+          usage: va.usageTotals.map((u) => ({ tag: u.tag, inUse: u.inUse })),
+          productInstances: va.productInstances.map((pi) => ({
+            udi: { pid: pi.udiPid, sn: pi.udiSn },
+            name: pi.name,
+            productType: pi.productType,
+            status: pi.status,
+            usage: pi.usages.map((u) => ({ tag: u.tag, count: u.count })),
+          })),
+        })),
+      })),
+    };
+  }
+
+  /** Applies a response document (from a file, or from the upstream through runNetworkSync). */
+  async applyResponse(actor: string, body: unknown): Promise<SyncResult> {
+    const response = parseResponse(body);
+    const run = await this.db.syncRun.findUnique({ where: { requestId: response.requestId } });
+    if (!run) {
+      throw new AppError('SYNC_UNKNOWN_REQUEST', 409, `this server made no request ${response.requestId}: the response belongs to another server or to a request file that was never exported here`);
+    }
+    try {
+      await this.checkCaCertificate(response.caCertificate);
+      return await this.db.$transaction((tx) => this.applyInTransaction(tx, actor, run.id, response));
+    } catch (err) {
+      await this.recordFailure(run.id, actor, err);
+      throw err;
+    }
+  }
+
+  /** Runs one network sync (one at a time per process: a second caller shares the running one). */
+  runNetworkSync(actor: string, signal?: AbortSignal): Promise<SyncResult> {
+    if (!this.opts.upstreamUrl) {
+      return Promise.reject(new AppError('SYNC_NOT_CONFIGURED', 409, 'no upstream URL is configured (SLM_UPSTREAM_URL): synchronize through request and response files'));
+    }
+    this.inFlight ??= this.networkSync(this.opts.upstreamUrl, actor, signal).finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  async status() {
+    const [lastSuccess, lastError, pending, signedCa] = await Promise.all([
+      this.db.syncRun.findFirst({ where: { outcome: 'SUCCESS' }, orderBy: { finishedAt: 'desc' } }),
+      this.db.syncRun.findFirst({ where: { outcome: 'FAILURE' }, orderBy: { finishedAt: 'desc' } }),
+      this.db.syncRun.count({ where: { outcome: 'PENDING' } }),
+      this.settings.get<string>(SIGNED_CA_KEY),
+    ]);
+    return {
+      mode: this.networkConfigured ? ('NETWORK' as const) : ('MANUAL' as const),
+      upstreamUrl: this.opts.upstreamUrl ? redactUrl(this.opts.upstreamUrl) : null,
+      syncRequired: await this.hcn.isSyncRequired(),
+      lastSuccess: lastSuccess && { at: lastSuccess.finishedAt!.toISOString(), mode: lastSuccess.mode, requestId: lastSuccess.requestId },
+      lastError: lastError && { at: lastError.finishedAt!.toISOString(), mode: lastError.mode, requestId: lastError.requestId, error: lastError.error ?? '' },
+      pendingRequests: pending,
+      signedCaCertificate: signedCa ? { ...certificateDetails(signedCa), pem: signedCa } : null,
+    };
+  }
+
+  private async applyInTransaction(tx: Tx, actor: string, runId: string, response: SyncResponse): Promise<SyncResult> {
+    // Applies take turns cluster-wide, so "already applied" and "stale" are decided on settled data.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${APPLY_LOCK}::bigint)`;
+    const run = await tx.syncRun.findUniqueOrThrow({ where: { id: runId } });
+    if (run.outcome === 'SUCCESS') {
+      return { requestId: run.requestId, outcome: 'ALREADY_APPLIED', appliedAt: run.finishedAt!.toISOString() };
+    }
+    const newer = await tx.syncRun.findFirst({ where: { outcome: 'SUCCESS', requestedAt: { gt: run.requestedAt } }, orderBy: { requestedAt: 'desc' } });
+    if (newer) throw staleResponse(run.requestId, newer.requestId);
+
+    const now = this.clock();
+    const locals = await tx.localAccount.findMany({ where: { name: { in: response.accounts.map((a) => a.name) } } });
+    const byName = new Map(locals.map((a) => [a.name, a]));
+    const summary: NonNullable<SyncResult['summary']> = {
+      accountsApproved: [], accountsUnknown: [], virtualAccounts: [], syncLinesReplaced: 0, caCertificateStored: false, syncRequiredCleared: false,
+    };
+    for (const entry of response.accounts) {
+      const local = byName.get(entry.name);
+      if (!local) {
+        summary.accountsUnknown.push(entry.name); // deleted here since the request: nothing to attach to
+        continue;
+      }
+      if (entry.approved && local.status === 'REQUESTED') {
+        await tx.localAccount.update({ where: { id: local.id }, data: { status: 'ACTIVE', smartAccount: entry.smartAccount, approvedAt: now } });
+        summary.accountsApproved.push(entry.name);
+      } else if (entry.approved && local.smartAccount !== entry.smartAccount) {
+        await tx.localAccount.update({ where: { id: local.id }, data: { smartAccount: entry.smartAccount } });
+      }
+      await tx.virtualAccount.createMany({ data: entry.virtualAccounts.map((va) => ({ accountId: local.id, name: va.name })), skipDuplicates: true });
+    }
+
+    const accountIds = response.accounts.flatMap((a) => (byName.has(a.name) ? [byName.get(a.name)!.id] : []));
+    // Same lock order as the entitlement import (virtual accounts by id), so the two cannot deadlock.
+    const vas = await tx.$queryRaw<{ id: string; name: string; account_id: string }[]>`
+      SELECT id, name, account_id FROM virtual_account WHERE account_id = ANY(${accountIds}::uuid[]) ORDER BY id FOR UPDATE`;
+    summary.syncLinesReplaced = (await tx.license.deleteMany({ where: { source: SYNC_SOURCE, virtualAccountId: { in: vas.map((v) => v.id) } } })).count;
+    const vaId = new Map(vas.map((v) => [`${v.account_id}/${v.name}`, v.id]));
+    const lines: Prisma.LicenseCreateManyInput[] = [];
+    for (const entry of response.accounts) {
+      const local = byName.get(entry.name);
+      if (!local) continue;
+      for (const va of entry.virtualAccounts) {
+        const virtualAccountId = vaId.get(`${local.id}/${va.name}`)!;
+        summary.virtualAccounts.push({ account: entry.name, virtualAccount: va.name, licenseLines: va.licenses.length });
+        for (const l of va.licenses) {
+          lines.push({
+            virtualAccountId, tag: l.tag, displayName: l.displayName, billingType: l.billingType, quantity: l.quantity,
+            startsAt: l.startsAt ? new Date(l.startsAt) : null, endsAt: l.endsAt ? new Date(l.endsAt) : null,
+            family: l.family ?? null, tier: l.tier ?? null, source: SYNC_SOURCE, createdAt: now,
+          });
+        }
+      }
+    }
+    if (lines.length) await tx.license.createMany({ data: lines });
+
+    if (response.caCertificate) {
+      await this.settings.set(SIGNED_CA_KEY, response.caCertificate, tx);
+      summary.caCertificateStored = true;
+    }
+    summary.syncRequiredCleared = await this.hcn.markSynchronized(run.requestedAt, tx);
+    await this.settings.set(SYNC_LAST_SUCCESS_KEY, now.toISOString(), tx);
+    await tx.syncRun.update({ where: { id: run.id }, data: { outcome: 'SUCCESS', finishedAt: now, error: null } });
+    await this.events.record({ actor, action: 'sync.apply', objectType: 'sync', objectId: run.requestId, outcome: 'success', details: { mode: run.mode, ...summary } }, tx);
+    return { requestId: run.requestId, outcome: 'APPLIED', appliedAt: now.toISOString(), summary };
+  }
+
+  /** The upstream may return our CA certificate signed by it: it must certify our CA's own key. */
+  private async checkCaCertificate(pem: string | undefined): Promise<void> {
+    if (!pem) return;
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(pem);
+    } catch {
+      throw badRequest('SYNC_RESPONSE_INVALID', 'caCertificate is not a readable X.509 certificate');
+    }
+    if (!cert.publicKey.equals((await this.pki.ca()).publicKey)) {
+      throw badRequest('SYNC_RESPONSE_INVALID', "caCertificate does not certify this server's CA key");
+    }
+  }
+
+  private async recordFailure(runId: string, actor: string, err: unknown): Promise<void> {
+    const error = err instanceof AppError ? `${err.code}: ${err.message}` : `INTERNAL_ERROR: ${(err as Error).message}`;
+    const failed = await this.db.syncRun.updateMany({
+      where: { id: runId, outcome: { not: 'SUCCESS' } },
+      data: { outcome: 'FAILURE', finishedAt: this.clock(), error: error.slice(0, 2000) },
+    });
+    if (failed.count) {
+      const run = await this.db.syncRun.findUniqueOrThrow({ where: { id: runId } });
+      await this.events.record({ actor, action: 'sync.apply', objectType: 'sync', objectId: run.requestId, outcome: 'failure', details: { mode: run.mode, error } });
+    }
+  }
+
+  private async networkSync(url: string, actor: string, signal?: AbortSignal): Promise<SyncResult> {
+    const request = await this.createRequest(actor, 'NETWORK');
+    let body: unknown;
+    try {
+      body = await this.exchange(url, request, signal);
+    } catch (err) {
+      const run = await this.db.syncRun.findUniqueOrThrow({ where: { requestId: request.requestId } });
+      await this.recordFailure(run.id, actor, err);
+      throw err;
+    }
+    try {
+      return await this.applyResponse(actor, body);
+    } catch (err) {
+      // The admin's call was fine: a bad answer is the upstream's fault (502), with the same code.
+      if (err instanceof AppError && err.status === 400) throw new AppError(err.code, 502, `the upstream's answer was refused: ${err.message}`, err.details);
+      throw err;
+    }
+  }
+
+  /** POSTs the request, retrying unreachable/5xx/429 answers with exponential backoff. */
+  private async exchange(url: string, request: SyncRequest, signal?: AbortSignal): Promise<unknown> {
+    const attempts = this.opts.attempts ?? 4;
+    const backoffMs = this.opts.backoffMs ?? 2000;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.postOnce(url, request, signal);
+      if (outcome.ok) return outcome.body;
+      if (!outcome.retryable || attempt >= attempts || signal?.aborted) throw outcome.error;
+      this.opts.logger.warn({ attempt, err: outcome.error.message }, 'sync: upstream attempt failed, retrying');
+      try {
+        await sleep(backoffMs * 2 ** (attempt - 1), undefined, { signal });
+      } catch {
+        throw outcome.error;
+      }
+    }
+  }
+
+  private async postOnce(url: string, request: SyncRequest, signal?: AbortSignal): Promise<{ ok: true; body: unknown } | { ok: false; retryable: boolean; error: AppError }> {
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 30_000);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(request),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (err) {
+      const reason = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      return { ok: false, retryable: true, error: new AppError('SYNC_UPSTREAM_UNREACHABLE', 502, `cannot reach the upstream ${redactUrl(url)}: ${reason}`) };
+    }
+    const text = await res.text().catch(() => '');
+    if (!res.ok) {
+      const retryable = res.status >= 500 || res.status === 429;
+      return { ok: false, retryable, error: new AppError('SYNC_UPSTREAM_ERROR', 502, `the upstream answered HTTP ${res.status}: ${text.slice(0, 200)}`) };
+    }
+    try {
+      return { ok: true, body: JSON.parse(text) };
+    } catch {
+      return { ok: false, retryable: false, error: new AppError('SYNC_UPSTREAM_ERROR', 502, 'the upstream answer is not JSON') };
+    }
+  }
+}
+
+function parseResponse(body: unknown): SyncResponse {
+  const parsed = syncResponseSchema.safeParse(body);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw badRequest('SYNC_RESPONSE_INVALID', `not a valid sync response: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+  }
+  const response = parsed.data;
+  const faults: string[] = [];
+  const accounts = new Set<string>();
+  for (const a of response.accounts) {
+    if (accounts.has(a.name)) faults.push(`account ${a.name} appears twice`);
+    accounts.add(a.name);
+    const vas = new Set<string>();
+    for (const va of a.virtualAccounts) {
+      if (vas.has(va.name)) faults.push(`virtual account ${a.name}/${va.name} appears twice`);
+      vas.add(va.name);
+      for (const l of va.licenses) {
+        if (l.startsAt && l.endsAt && Date.parse(l.endsAt) <= Date.parse(l.startsAt)) faults.push(`${a.name}/${va.name} ${l.tag}: endsAt must be after startsAt`);
+      }
+    }
+  }
+  if (faults.length) throw badRequest('SYNC_RESPONSE_INVALID', `not a valid sync response: ${faults.slice(0, 5).join('; ')}`, { errors: faults.slice(0, 20).map((message) => ({ path: 'accounts', message })) });
+  return response;
+}
+
+/** Credentials in the upstream URL must not leak into status answers or logs. */
+function redactUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
+}
