@@ -19,9 +19,9 @@ export type RunningServer = {
 export async function startServer(config: Config, logger: Logger, clock?: Clock): Promise<RunningServer> {
   // In a cluster the start-up writes below can only run once this node is Active (see src/ha/cluster-server.ts).
   const cluster = ClusterRuntime.detect(config, logger);
-  await cluster?.untilFirstActive(clock);
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const ctx = await createContext(config, store, logger, clock, cluster?.view);
+  const prepared = await cluster?.untilFirstActive(clock);
+  const store = prepared?.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const ctx = prepared?.ctx ?? (await createContext(config, store, logger, clock));
   const bootstrap = await ctx.users.ensureBootstrapAdmin(config.adminPassword);
   if (bootstrap.generatedPassword) {
     // Printed once on stdout (not in the logs) so the operator can log in the first time.
@@ -32,14 +32,14 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   const ca = await ctx.pki.ca();
   const tls = await ctx.pki.tlsCredential(hostCommonName);
   await ctx.pki.writeCertificates(config.certsDir, hostCommonName);
-  const listeners = new HttpsListeners(cluster ? cluster.gate(createApp(ctx), ctx) : createApp(ctx), { key: exportKey(tls.key), cert: tls.certPem + ca.certPem });
+  const listeners = new HttpsListeners(cluster ? cluster.gate(prepared!.app) : createApp(ctx), { key: exportKey(tls.key), cert: tls.certPem + ca.certPem });
   // A new Host Common Name (set here or by the other node of a cluster) reaches new connections without a restart.
   const stopCertificateWatch = ctx.hcn.serveCertificates(tls, (next) =>
     listeners.setCertificate({ key: exportKey(next.key), cert: next.certPem + ca.certPem }),
   );
   const stopIdempotencyCleanup = ctx.idempotency.startCleanup(undefined, (err) => logger.warn({ err }, 'idempotency cleanup failed'));
   const address = await listeners.listen(config.bind, config.port);
-  await cluster?.serving(listeners);
+  await cluster?.serving(listeners, ctx);
   // In a cluster the HA feature runs the scheduler while this node is Active.
   if (!cluster) ctx.syncScheduler.start();
   logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName }, 'slm-onprem listening');

@@ -107,6 +107,7 @@ export class ClusterNode implements HaView {
   private readonly o: Required<Omit<ClusterNodeOptions, 'files' | 'config' | 'clusterKey' | 'databaseUrl' | 'logger' | 'vip' | 'prepareActive'>>;
 
   private vip: VipDriver;
+  private roleListener?: (role: NodeRole) => void;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     this.config = opts.config;
@@ -127,6 +128,11 @@ export class ClusterNode implements HaView {
 
   systemInfo() {
     return systemInfo(this.opts.files.dataDir);
+  }
+
+  /** Called after every change of role (background jobs that write run only while not Standby). */
+  onRoleChange(listener: (role: NodeRole) => void) {
+    this.roleListener = listener;
   }
 
   /** The VIP driver may need listeners that exist only once the server is up. */
@@ -209,6 +215,7 @@ export class ClusterNode implements HaView {
     }
     this.current = 'active';
     this.opts.logger.info({ node: this.config.localNode }, 'ha: this node is Active');
+    this.roleListener?.('active');
     await this.takeVip();
   }
 
@@ -226,6 +233,7 @@ export class ClusterNode implements HaView {
     if (this.current !== 'active') return;
     this.current = 'standby';
     this.opts.logger.warn({ reason }, 'ha: this node is Standby');
+    this.roleListener?.('standby');
     await this.vip.release();
   }
 
@@ -239,6 +247,7 @@ export class ClusterNode implements HaView {
     await this.closeClusterLinks();
     await this.opts.prepareActive();
     this.current = 'standalone';
+    this.roleListener?.('standalone');
     this.opts.logger.info('ha: HA was torn down; serving as a stand-alone server');
   }
 

@@ -1,7 +1,10 @@
-import type { RequestListener } from 'node:http';
+import http, { type RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config';
-import { openStore } from '../store/database';
+import { openStore, type Store } from '../store/database';
+import { applyMigrations } from '../store/migrate';
+import { pgRunner } from '../store/sql-runner';
+import { createApp } from '../http/app';
 import { createContext, type AppContext, type Clock } from '../app-context';
 import { HttpsListeners } from '../http/https-listeners';
 import { HOST_COMMON_NAME_KEY } from '../hcn/host-common-name';
@@ -14,9 +17,9 @@ import { sleep } from './engine';
 /**
  * The server's cluster mode, in two phases. Until this node is first Active it serves only the
  * Standby endpoints, from a read-only view of the replicated database (no migration, no start-up
- * write: a standby's PostgreSQL refuses them). `untilFirstActive()` then lets `startServer` run its
- * normal start-up; `serving()` hands over its listeners, and from then on a gate sends requests to
- * the full app while Active and to the Standby app otherwise.
+ * write: a standby's PostgreSQL refuses them). `untilFirstActive()` then hands `startServer` the
+ * store, context and app for its normal start-up writes; `serving()` takes its listeners, and from
+ * then on a gate sends requests to the full app while Active and to the Standby app otherwise.
  */
 export class ClusterRuntime {
   readonly node: ClusterNode;
@@ -26,7 +29,7 @@ export class ClusterRuntime {
   private readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
   private isReady = false;
   private standbyApp?: RequestListener;
-  private preliminary?: { listeners: HttpsListeners; close: () => Promise<void> };
+  private preliminary?: HttpsListeners;
 
   private constructor(private readonly config: Config, private readonly logger: Logger, files: HaFiles) {
     const cluster = files.readCluster()!;
@@ -54,24 +57,40 @@ export class ClusterRuntime {
     return new ClusterRuntime(config, logger, files);
   }
 
-  /** Serves the Standby endpoints on the node's address until the node is Active, then returns. */
-  async untilFirstActive(clock?: Clock): Promise<void> {
+  /**
+   * Serves the Standby endpoints on the node's address until the node is Active, then applies
+   * pending migrations and returns the store, context and app to serve with. The full app is built
+   * and warmed up (its OpenAPI validators compile on the first request) while still Standby, so a
+   * failover does not pay for it.
+   */
+  async untilFirstActive(clock?: Clock): Promise<{ store: Store; ctx: AppContext; app: RequestListener }> {
     const view = await this.readOnlyView(clock);
-    const app = createStandbyApp({ jwt: view.ctx.jwt, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
-    const listeners = new HttpsListeners(app, view.tls);
+    const app = createApp(view.ctx);
+    const standby = createStandbyApp({ jwt: view.ctx.jwt, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
+    this.standbyApp = standby;
+    await Promise.all([warmUp(app), warmUp(standby)]).catch((err) => this.logger.warn({ err: (err as Error).message }, 'ha: warm-up failed'));
+    const listeners = new HttpsListeners(standby, view.tls);
     await listeners.listen(this.config.bind, this.config.port);
-    this.preliminary = { listeners, close: () => view.ctx.store.close() };
-    this.logger.info({ node: this.node.role() }, 'ha: serving Standby endpoints until this node is Active');
+    this.preliminary = listeners;
+    this.logger.info('ha: serving Standby endpoints until this node is Active');
     this.node.start();
     await this.firstActivePromise;
     await listeners.close(undefined, 500);
+    this.preliminary = undefined;
+    const runner = await pgRunner(this.config.databaseUrl!);
+    try {
+      await applyMigrations(runner);
+    } finally {
+      await runner.close();
+    }
+    return { store: view.ctx.store, ctx: view.ctx, app };
   }
 
   /** Retries until the local PostgreSQL answers and holds the keys the primary created. */
   private async readOnlyView(clock?: Clock) {
     for (let attempt = 0; ; attempt++) {
       try {
-        const store = await openStore({ databaseUrl: this.config.databaseUrl, dataDir: this.config.dataDir, migrate: false, poolSize: 2 });
+        const store = await openStore({ databaseUrl: this.config.databaseUrl, dataDir: this.config.dataDir, migrate: false });
         try {
           const ctx = await createContext(this.config, store, this.logger, clock, this.node);
           const name = (await ctx.settings.get<string>(HOST_COMMON_NAME_KEY)) ?? this.config.initialHostCommonName;
@@ -89,18 +108,21 @@ export class ClusterRuntime {
   }
 
   /** Wraps the full app: it answers only while this node is Active (or stand-alone after teardown). */
-  gate(full: RequestListener, ctx: AppContext): RequestListener {
-    this.standbyApp = createStandbyApp({ jwt: ctx.jwt, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
+  gate(full: RequestListener): RequestListener {
     return (req, res) => (this.node.role() === 'standby' ? this.standbyApp! : full)(req, res);
   }
 
-  /** Called once `startServer` listens: the VIP can now be served, and the first activation completes. */
-  async serving(listeners: HttpsListeners, clusterConfig = new HaFiles(this.config.dataDir).readCluster()): Promise<void> {
+  /**
+   * Called once `startServer` listens: the VIP can now be served, the first activation completes,
+   * and from now on the writing background jobs follow the role.
+   */
+  async serving(listeners: HttpsListeners, ctx: AppContext): Promise<void> {
+    const clusterConfig = new HaFiles(this.config.dataDir).readCluster();
     if (clusterConfig) this.node.useVip(vipDriver(clusterConfig, listeners));
+    this.node.onRoleChange((role) => (role === 'standby' ? void ctx.syncScheduler.stop() : ctx.syncScheduler.start()));
+    ctx.syncScheduler.start();
     this.isReady = true;
     this.markReady();
-    await this.preliminary?.close();
-    this.preliminary = undefined;
   }
 
   get view(): HaView {
@@ -109,7 +131,31 @@ export class ClusterRuntime {
 
   async stop(): Promise<void> {
     await this.node.stop();
-    await this.preliminary?.listeners.close(undefined, 500);
-    await this.preliminary?.close();
+    await this.preliminary?.close(undefined, 500);
+  }
+}
+
+/**
+ * Sends a few requests through the app in-process so express-openapi-validator loads the spec and
+ * compiles its validators now rather than on the first product request after a failover.
+ */
+async function warmUp(app: RequestListener): Promise<void> {
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  const call = (method: string, path: string, body?: string) =>
+    new Promise<void>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      });
+      req.on('error', () => resolve());
+      req.end(body);
+    });
+  try {
+    await call('GET', '/api/v1/ha/status');
+    await call('POST', '/Transportgateway/services/DeviceRequestHandler', '{"message":"warm-up"}');
+  } finally {
+    server.close();
   }
 }

@@ -376,13 +376,6 @@ const rowCount = (n: number) => `(${n} row${n === 1 ? '' : 's'})`;
 export async function checkVipFree(address: string, port: number, driver: VipDriverName): Promise<void> {
   if (!net.isIP(address)) throw badRequest('VIP_INVALID', `${address} is not an IP address`);
   if (driver === 'none') return;
-  const answering = await new Promise<boolean>((resolve) => {
-    const socket = net.connect({ host: address, port, timeout: 1000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-  if (answering) throw conflict('VIP_IN_USE', `something already answers on ${address}:${port}: the VIP must be free`);
   if (driver === 'bind') {
     const local = await new Promise<boolean>((resolve) => {
       const srv = net.createServer();
@@ -391,6 +384,13 @@ export async function checkVipFree(address: string, port: number, driver: VipDri
     });
     if (!local) throw badRequest('VIP_NOT_LOCAL', `${address} is not an address of this host: the bind driver needs it present (or use --vip-driver iproute2)`);
   }
+  const answering = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: address, port, timeout: 1000 });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+  if (answering) throw conflict('VIP_IN_USE', `something already answers on ${address}:${port}: the VIP must be free`);
 }
 
 /** The server's database on the adopted instance (a fresh instance has only `postgres`). */
