@@ -190,3 +190,48 @@ describe('Host Common Name across the two nodes of a cluster (one shared databas
     expect(fromB.body).toMatchObject({ name: 'vip.cluster.example', syncRequired: true });
   });
 });
+
+describe('slm hcn (CLI through the API)', () => {
+  let server: TestServer;
+  let printed: string[];
+  let spies: jest.SpyInstance[] = [];
+  const slm = async (...args: string[]) => {
+    printed = [];
+    const { program } = await import('../src/cli/index');
+    await program.parseAsync(['node', 'slm', 'hcn', ...args, '--url', server.url, '--password', ADMIN_PASSWORD, '--ca', path.join(server.dataDir, 'certs', 'ca.pem')]);
+    return printed.join('\n');
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+  beforeEach(() => {
+    spies = [
+      jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.join(' '))),
+      jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void printed.push(a.join(' '))),
+      jest.spyOn(process, 'exit').mockImplementation((code?: string | number | null) => {
+        throw new Error(`exit ${code}`);
+      }),
+    ];
+  });
+  afterEach(() => spies.forEach((spy) => spy.mockRestore()));
+
+  test('When the admin runs slm hcn show, then it prints the name, the certificate and the sync flag', async () => {
+    const shown = await slm('show');
+    expect(shown).toMatch(/Host Common Name\s+127\.0\.0\.1/);
+    expect(shown).toMatch(/Sync required\s+no/);
+    expect(shown).toMatch(/Subject alt names\s+127\.0\.0\.1/);
+  });
+
+  test('When the admin sets a wildcard, then the CLI prints INVALID_HOST_COMMON_NAME and exits 1', async () => {
+    await expect(slm('set', '*.example.com')).rejects.toThrow('exit 1');
+    expect(printed.join('\n')).toMatch(/^INVALID_HOST_COMMON_NAME: /);
+  });
+
+  test('When the admin sets a new name, then the CLI prints it with its new certificate and sync required', async () => {
+    const json = JSON.parse(await slm('set', 'FD00::20', '--json'));
+    expect(json).toMatchObject({ name: 'fd00::20', syncRequired: true, certificate: { subjectAltNames: ['fd00::20'] } });
+    expect((await newConnectionCertificate(server, 'fd00::20')).subject.CN).toBe('fd00::20');
+  });
+});
