@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from './support/test-server';
 import { createTestDatabase } from './support/postgres';
 import { callAs, newConnectionCertificate } from './support/tls-client';
+import { inProcessCli } from './support/in-process-cli';
 
 const execFileAsync = promisify(execFile);
 
@@ -193,29 +194,13 @@ describe('Host Common Name across the two nodes of a cluster (one shared databas
 
 describe('slm hcn (CLI through the API)', () => {
   let server: TestServer;
-  let printed: string[];
-  let spies: jest.SpyInstance[] = [];
-  const slm = async (...args: string[]) => {
-    printed = [];
-    const { program } = await import('../src/cli/index');
-    await program.parseAsync(['node', 'slm', 'hcn', ...args, '--url', server.url, '--password', ADMIN_PASSWORD, '--ca', path.join(server.dataDir, 'certs', 'ca.pem')]);
-    return printed.join('\n');
-  };
+  const cli = inProcessCli();
+  const slm = (...args: string[]) => cli.slm('hcn', ...args, ...cli.adminOptions(server));
 
   beforeAll(async () => {
     server = await startTestServer();
   });
   afterAll(() => server.close());
-  beforeEach(() => {
-    spies = [
-      jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.join(' '))),
-      jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void printed.push(a.join(' '))),
-      jest.spyOn(process, 'exit').mockImplementation((code?: string | number | null) => {
-        throw new Error(`exit ${code}`);
-      }),
-    ];
-  });
-  afterEach(() => spies.forEach((spy) => spy.mockRestore()));
 
   test('When the admin runs slm hcn show, then it prints the name, the certificate and the sync flag', async () => {
     const shown = await slm('show');
@@ -226,7 +211,7 @@ describe('slm hcn (CLI through the API)', () => {
 
   test('When the admin sets a wildcard, then the CLI prints INVALID_HOST_COMMON_NAME and exits 1', async () => {
     await expect(slm('set', '*.example.com')).rejects.toThrow('exit 1');
-    expect(printed.join('\n')).toMatch(/^INVALID_HOST_COMMON_NAME: /);
+    expect(cli.printed()).toMatch(/^INVALID_HOST_COMMON_NAME: /);
   });
 
   test('When the admin sets a new name, then the CLI prints it with its new certificate and sync required', async () => {

@@ -9,8 +9,9 @@ import { ProductSimulator } from '../src/products/simulator';
 import { ReferenceUpstream, type Purchases } from '../src/sync/reference-upstream';
 import { SyncService } from '../src/sync/sync-service';
 import { freePort } from './support/postgres';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from './support/test-server';
+import { startTestServer, type TestServer } from './support/test-server';
 import { callAs } from './support/tls-client';
+import { inProcessCli } from './support/in-process-cli';
 import { TRANSPORT_PATH } from './transport-helpers';
 
 const UCM = 'regid.2016-07.com.cisco.UCM_Enhanced,12.0';
@@ -206,16 +207,9 @@ function certificateOfAnotherKey(): string {
 describe('Manual synchronization through request and response files (slm CLI)', () => {
   let s: Awaited<ReturnType<typeof syncServer>>;
   let dir: string;
-  let printed: string[];
-  let spies: jest.SpyInstance[] = [];
-
-  const slm = async (...args: string[]) => {
-    printed = [];
-    const { program } = await import('../src/cli/index');
-    await program.parseAsync(['node', 'slm', ...args]);
-    return printed.join('\n');
-  };
-  const admin = () => ['--url', s.server.url, '--password', ADMIN_PASSWORD, '--ca', path.join(s.server.dataDir, 'certs', 'ca.pem')];
+  const cli = inProcessCli();
+  const slm = cli.slm;
+  const admin = () => cli.adminOptions(s.server);
   const file = (name: string) => path.join(dir, name);
 
   beforeAll(async () => {
@@ -228,16 +222,6 @@ describe('Manual synchronization through request and response files (slm CLI)', 
     await s?.server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  beforeEach(() => {
-    spies = [
-      jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.join(' '))),
-      jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void printed.push(a.join(' '))),
-      jest.spyOn(process, 'exit').mockImplementation((code?: string | number | null) => {
-        throw new Error(`exit ${code}`);
-      }),
-    ];
-  });
-  afterEach(() => spies.forEach((spy) => spy.mockRestore()));
 
   test('When no upstream is configured, then a network sync answers 409 SYNC_NOT_CONFIGURED and the status says MANUAL', async () => {
     const res = await s.api('POST', '/api/v1/sync');
@@ -270,7 +254,7 @@ describe('Manual synchronization through request and response files (slm CLI)', 
     await slm('upstream', 'answer', '--purchases', file('purchases.json'), file('new.json'), file('new-answer.json'));
     await slm('sync', 'import', file('new-answer.json'), ...admin());
     await expect(slm('sync', 'import', file('old-answer.json'), ...admin())).rejects.toThrow('exit 1');
-    expect(printed.join('\n')).toMatch(/^SYNC_RESPONSE_STALE: /);
+    expect(cli.printed()).toMatch(/^SYNC_RESPONSE_STALE: /);
     const direct = await s.api('POST', '/api/v1/sync/response-file', JSON.parse(readFileSync(file('old-answer.json'), 'utf8')));
     expect(direct.status).toBe(409);
     expect(direct.body.error.code).toBe('SYNC_RESPONSE_STALE');
@@ -279,7 +263,7 @@ describe('Manual synchronization through request and response files (slm CLI)', 
   test('When the response file is not JSON, then the CLI refuses it with INVALID_FILE', async () => {
     writeFileSync(file('broken.json'), '{"requestId": ');
     await expect(slm('sync', 'import', file('broken.json'), ...admin())).rejects.toThrow('exit 1');
-    expect(printed.join('\n')).toMatch(/^INVALID_FILE: /);
+    expect(cli.printed()).toMatch(/^INVALID_FILE: /);
   });
 });
 
