@@ -6,7 +6,7 @@ import { pinoHttp } from 'pino-http';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { AppContext } from '../app-context';
 import { PROJECT_ROOT } from '../config/paths';
-import { errorHandler } from './error-handler';
+import { errorHandler, TRANSPORT_PATHS } from './error-handler';
 import { AppError } from '../errors';
 import { userRoutes } from '../users/user-routes';
 import { eventRoutes } from '../events/event-routes';
@@ -41,6 +41,15 @@ export function createApp(ctx: AppContext): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' },
+      // One compact line per request: serializing every header of every product message cost more
+      // CPU than the message's own SQL. Successful product messages log at debug (thousands a
+      // second at scale); failures and everything else stay visible at info and above.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : TRANSPORT_PATHS.includes((req.url ?? '').split('?')[0]) ? 'debug' : 'info',
     }),
   );
   app.use(helmet());
