@@ -11,11 +11,15 @@ import { cpuSecondsOf, fmt, machineCpu, measure, request, seedAccount, startBenc
  */
 
 const TAGS = Array.from({ length: 5 }, (_, i) => ({ tag: `regid.bench.TAG_${i}`, quantity: 1_000_000 }));
+// BENCH_LEVELS=64 runs one level; BENCH_SCALE=0.25 sends a quarter of the messages (short runs on a shared machine).
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const LEVELS = [
   { concurrency: 1, registrations: 100, authorizations: 400 },
   { concurrency: 16, registrations: 600, authorizations: 2400 },
   { concurrency: 64, registrations: 1000, authorizations: 4000 },
-];
+]
+  .filter((l) => !process.env.BENCH_LEVELS || process.env.BENCH_LEVELS.split(',').map(Number).includes(l.concurrency))
+  .map((l) => ({ ...l, registrations: Math.ceil(l.registrations * SCALE), authorizations: Math.ceil(l.authorizations * SCALE) }));
 
 type Phase = Awaited<ReturnType<typeof measure>> & { serverCpu: number; machineBusy: number };
 
@@ -68,7 +72,7 @@ async function main() {
     }
 
     // All 64 products on one token: the token row lock serializes the registrations.
-    const sims = Array.from({ length: 400 }, (_, i) => {
+    const sims = Array.from({ length: Math.ceil(400 * SCALE) }, (_, i) => {
       const sim = ProductSimulator.create({ url, udi: { pid: 'BENCH', sn: `ONE-${i}` }, hostname: `one-${i}`, productType: 'UCL' });
       return sim.registerMessage(tokens[0]);
     });
