@@ -31,7 +31,8 @@ export type Alert = {
 
 type Reader = Prisma.TransactionClient | Db;
 type Row = {
-  virtualAccount: string;
+  /** null on the rows that only say a tag is sold on this server (see snapshot). */
+  virtualAccount: string | null;
   tag: string;
   displayName: string | null;
   billingType: string | null;
@@ -68,12 +69,8 @@ export class LicenseService {
    */
   async complianceForTags(tx: Prisma.TransactionClient, virtualAccountId: string, tags: string[], now: Date): Promise<Map<string, Compliance>> {
     const wellFormed = [...new Set(tags)].filter((t) => TAG_PATTERN.test(t));
-    const known = new Set(
-      wellFormed.length
-        ? (await tx.license.findMany({ where: { tag: { in: wellFormed } }, distinct: ['tag'], select: { tag: true } })).map((l) => l.tag)
-        : [],
-    );
-    const rows = await this.snapshot(tx, Prisma.sql`va.id = ${virtualAccountId}::uuid`);
+    const rows = await this.snapshot(tx, Prisma.sql`va.id = ${virtualAccountId}::uuid`, wellFormed);
+    const known = new Set(rows.filter((r) => r.virtualAccount === null).map((r) => r.tag));
     const balances = new Map(this.positions(rows, now).map((p) => [p.tag, p.balance]));
     return new Map(
       tags.map((tag): [string, Compliance] => [
@@ -196,8 +193,17 @@ export class LicenseService {
     return { accountId: account.id, virtualAccountId: va.id, where: Prisma.sql`va.id = ${va.id}::uuid` };
   }
 
-  /** Purchase lines and usage totals of the chosen virtual accounts in one statement (one snapshot). */
-  private snapshot(db: Reader, where: Prisma.Sql): Promise<Row[]> {
+  /**
+   * Purchase lines and usage totals of the chosen virtual accounts in one statement (one snapshot).
+   * With `knownTags`, the same statement also returns, as rows without a virtual account, those of
+   * the tags that some license line on this server sells.
+   */
+  private snapshot(db: Reader, where: Prisma.Sql, knownTags?: string[]): Promise<Row[]> {
+    const known = knownTags?.length
+      ? Prisma.sql`UNION ALL
+      SELECT NULL, k.tag, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM (SELECT DISTINCT tag FROM license WHERE tag = ANY(${knownTags}::text[])) k`
+      : Prisma.empty;
     return db.$queryRaw<Row[]>`
       SELECT va.name AS "virtualAccount", l.tag, l.display_name AS "displayName", l.billing_type AS "billingType",
              l.quantity, l.starts_at AS "startsAt", l.ends_at AS "endsAt", l.family, l.tier, NULL::int AS "inUse",
@@ -208,12 +214,14 @@ export class LicenseService {
       SELECT va.name, u.tag, NULL, NULL, NULL, NULL, NULL, NULL, NULL, u.in_use, NULL, NULL
         FROM usage_total u JOIN virtual_account va ON va.id = u.virtual_account_id
        WHERE ${where}
+      ${known}
        ORDER BY "virtualAccount", "createdAt", "lineId"`;
   }
 
   private positions(rows: Row[], now: Date): AccountLicense[] {
     const byVa = new Map<string, { lines: LicenseLine[]; inUse: Map<string, number> }>();
     for (const r of rows) {
+      if (r.virtualAccount === null) continue;
       let va = byVa.get(r.virtualAccount);
       if (!va) byVa.set(r.virtualAccount, (va = { lines: [], inUse: new Map() }));
       if (r.inUse !== null) va.inUse.set(r.tag, r.inUse);

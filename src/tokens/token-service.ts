@@ -113,23 +113,25 @@ export class TokenService {
     if (typeof claims.jti !== 'string' || !UUID_PATTERN.test(claims.jti) || typeof claims.va !== 'string' || typeof claims.exp !== 'number') {
       throw invalidToken();
     }
+    // The common case in one statement: the use is counted only if every check below would pass.
+    const [used] = claims.exp * 1000 > now.getTime()
+      ? await tx.$queryRaw<ConsumedToken[]>`
+          UPDATE registration_token t SET uses = t.uses + 1
+            FROM virtual_account va JOIN local_account a ON a.id = va.account_id
+           WHERE t.id = ${claims.jti}::uuid AND t.virtual_account_id = ${claims.va}::uuid AND va.id = t.virtual_account_id
+             AND t.revoked_at IS NULL AND a.status = 'ACTIVE' AND t.uses < t.max_uses
+          RETURNING t.id::text AS "tokenId", t.virtual_account_id::text AS "virtualAccountId", va.name AS "virtualAccountName",
+                    a.id::text AS "accountId", a.name AS "accountName", a.smart_account AS "smartAccount", t.export_controlled AS "exportControlled"`
+      : [];
+    if (used) return used;
+    // Refused: find out why, in the order the checks are documented.
     const row = await tx.registrationToken.findUnique({ where: { id: claims.jti }, include: { virtualAccount: { include: { account: true } } } });
     if (!row || row.virtualAccountId !== claims.va) throw invalidToken();
     if (row.revokedAt) throw unauthorized('TOKEN_REVOKED', 'the registration token was revoked');
     if (claims.exp * 1000 <= now.getTime()) throw unauthorized('TOKEN_EXPIRED', 'the registration token has expired');
     const account = row.virtualAccount.account;
     if (account.status !== 'ACTIVE') throw forbidden('ACCOUNT_INACTIVE', `the token's account ${account.name} is not active`);
-    const used = await tx.$executeRaw`UPDATE registration_token SET uses = uses + 1 WHERE id = ${row.id}::uuid AND uses < max_uses`;
-    if (used === 0) throw unauthorized('TOKEN_EXHAUSTED', 'the registration token has no uses left');
-    return {
-      tokenId: row.id,
-      virtualAccountId: row.virtualAccountId,
-      virtualAccountName: row.virtualAccount.name,
-      accountId: account.id,
-      accountName: account.name,
-      smartAccount: account.smartAccount,
-      exportControlled: row.exportControlled,
-    };
+    throw unauthorized('TOKEN_EXHAUSTED', 'the registration token has no uses left');
   }
 
   /** Re-signs the token with its original jti, iat and exp, so admins can copy it again (as SSM shows it). */

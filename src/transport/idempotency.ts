@@ -1,4 +1,4 @@
-import type { Prisma } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
 import type { Db } from '../store/database';
 import type { Clock } from '../app-context';
 
@@ -28,13 +28,26 @@ export class IdempotencyStore {
     });
   }
 
-  /** False when another transaction already holds (or committed) this key. */
-  async claim(tx: Tx, sender: string, jti: string, requestHash: string): Promise<boolean> {
-    const inserted = await tx.$executeRaw`
-      INSERT INTO idempotency_record (sender, jti, request_hash, http_status, body, created_at)
-      VALUES (${sender}, ${jti}, ${requestHash}, 0, '{}'::jsonb, ${this.clock()})
-      ON CONFLICT DO NOTHING`;
-    return inserted === 1;
+  /**
+   * Claims the key and, in the same statement (one round trip), runs `then` only if the claim
+   * succeeded. `then` gets the condition to put in its WHERE and returns at most one row (a lock).
+   * `claimed` is false when another transaction already holds (or committed) this key.
+   */
+  async claimThen<T extends object>(
+    tx: Tx,
+    key: { sender: string; jti: string; requestHash: string },
+    then: (claimed: Prisma.Sql) => Prisma.Sql,
+  ): Promise<{ claimed: boolean; row: T | null }> {
+    const [result] = await tx.$queryRaw<(T & { claimed: boolean })[]>`
+      WITH claim AS (
+        INSERT INTO idempotency_record (sender, jti, request_hash, http_status, body, created_at)
+        VALUES (${key.sender}, ${key.jti}, ${key.requestHash}, 0, '{}'::jsonb, ${this.clock()})
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      ), guarded AS (${then(Prisma.sql`EXISTS (SELECT FROM claim)`)})
+      SELECT EXISTS (SELECT FROM claim) AS "claimed", guarded.* FROM (VALUES (1)) AS one (x) LEFT JOIN guarded ON true`;
+    const { claimed, ...row } = result;
+    return { claimed, row: claimed && Object.values(row).some((v) => v !== null) ? (row as T) : null };
   }
 
   async complete(tx: Tx, sender: string, jti: string, httpStatus: number, body: Prisma.InputJsonValue): Promise<void> {

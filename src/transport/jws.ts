@@ -1,4 +1,4 @@
-import { createPublicKey, KeyObject, sign, verify, X509Certificate } from 'node:crypto';
+import { KeyObject, sign, verify, X509Certificate } from 'node:crypto';
 import { badRequest, unauthorized } from '../errors';
 
 /**
@@ -75,10 +75,18 @@ export function verifyJws(jws: DecodedJws, publicKey: KeyObject): void {
 }
 
 export function signJws(claims: Record<string, unknown>, privateKey: KeyObject, header: Omit<JwsHeader, 'alg'> = {}): string {
-  const alg = algorithmFor(createPublicKey(privateKey));
-  const signingInput = `${b64url(JSON.stringify({ alg, ...header }))}.${b64url(JSON.stringify(claims))}`;
-  const signature = sign('sha256', Buffer.from(signingInput), keyInput(privateKey));
-  return `${signingInput}.${b64url(signature)}`;
+  return jwsSigner(privateKey, header)(claims);
+}
+
+/** A signer with the header encoded once (the server's x5c chain is the same for every answer). */
+export function jwsSigner(privateKey: KeyObject, header: Omit<JwsHeader, 'alg'> = {}): (claims: Record<string, unknown>) => string {
+  // A private KeyObject carries its type and curve, so the algorithm needs no public key derived from it.
+  const headerSegment = b64url(JSON.stringify({ alg: algorithmFor(privateKey), ...header }));
+  const key = keyInput(privateKey);
+  return (claims) => {
+    const signingInput = `${headerSegment}.${b64url(JSON.stringify(claims))}`;
+    return `${signingInput}.${b64url(sign('sha256', Buffer.from(signingInput), key))}`;
+  };
 }
 
 export const pemToDerBase64 = (pem: string) => new X509Certificate(pem).raw.toString('base64');

@@ -1,19 +1,19 @@
 import { createHash, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Clock } from '../app-context';
-import type { Prisma } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
 import type { Db } from '../store/database';
-import type { Credential, PkiService } from '../pki/pki-service';
-import type { HostCommonNameService } from '../hcn/host-common-name';
+import type { PkiService } from '../pki/pki-service';
+import { HOST_COMMON_NAME_KEY, SYNC_REQUIRED_KEY } from '../hcn/host-common-name';
 import type { EventLog } from '../events/event-log';
 import type { TokenConsumer } from '../tokens/token-service';
 import { parseAndVerifyCsr } from '../pki/x509';
 import { AppError, conflict, unauthorized } from '../errors';
-import { pemToDerBase64, signJws, verifyJws } from './jws';
+import { jwsSigner, pemToDerBase64, verifyJws } from './jws';
 import { parseMessage, udiSubject, type AuthorizeClaims, type ProductMessage, type RegisterClaims, type RenewClaims } from './messages';
 import type { IdempotencyStore, StoredAnswer } from './idempotency';
 import { issueIdCertificate } from './id-certificate';
-import { assertRegistered, deregister, lockInstance, releaseUsage, replaceUsage, type LockedInstance } from './usage-ledger';
+import { assertRegistered, deregister, lockInstance, lockInstanceStatement, releaseUsage, replaceUsage, type LockedInstance } from './usage-ledger';
 
 type Tx = Prisma.TransactionClient;
 export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
@@ -27,7 +27,6 @@ export type TransportDeps = {
   db: Db;
   clock: Clock;
   pki: PkiService;
-  hcn: Pick<HostCommonNameService, 'current' | 'isSyncRequired'>;
   tokens: TokenConsumer;
   licenses: ComplianceSource;
   events: EventLog;
@@ -45,6 +44,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 class AlreadyAnswered extends Error {}
 
 type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; publicKeyPem: string; certNotAfter: Date };
+type Preflight = { hostCommonName: string; syncRequired: boolean; stored: StoredAnswer | null; instance: InstanceRow | null };
+type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHash: string | null; httpStatus: number | null; body: unknown } & {
+  [K in keyof InstanceRow]: InstanceRow[K] | null;
+};
 
 /**
  * The Transport Gateway protocol (transport-protocol.md). Each accepted message is applied in one
@@ -59,7 +62,7 @@ type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; 
  * PRODUCT_INSTANCE_DEREGISTERED and CERTIFICATE_EXPIRED.
  */
 export class TransportService {
-  private signerCache?: Promise<{ sign(claims: Record<string, unknown>): string }>;
+  private signerCache?: Promise<(claims: Record<string, unknown>) => string>;
 
   /** Parsed instance keys by PEM: parsing one costs more than verifying a signature with it. */
   private readonly publicKeys = new Map<string, KeyObject>();
@@ -70,22 +73,22 @@ export class TransportService {
     const message = parseMessage(compact);
     const sender = message.claims.typ === 'register' ? udiSubject(message.claims.udi) : message.kid!;
     const requestHash = createHash('sha256').update(message.jws.payloadSegment).digest('hex');
-    const stored = await this.deps.idempotency.find(sender, message.claims.jti);
-    if (stored) return replay(stored, requestHash);
+    const state = await this.preflight(sender, message.claims.jti, message.kid);
+    if (state.stored) return replay(state.stored, requestHash);
 
     const now = this.deps.clock();
-    await this.checkAudienceAndAge(message, now);
+    this.checkAudienceAndAge(message, state.hostCommonName, now);
     const key = { sender, jti: message.claims.jti, requestHash };
     try {
       switch (message.claims.typ) {
         case 'register':
-          return await this.register(message, message.claims, key, now);
+          return await this.register(message, message.claims, state.syncRequired, key, now);
         case 'renew':
-          return await this.renew(message, message.claims, key, now);
+          return await this.renew(message, message.claims, state.instance, key, now);
         case 'authorize':
-          return await this.authorize(message, message.claims, key, now);
+          return await this.authorize(message, message.claims, state.instance, key, now);
         case 'deregister':
-          return await this.deregister(message, key, now);
+          return await this.deregister(message, state.instance, key, now);
       }
     } catch (err) {
       if (!(err instanceof AlreadyAnswered)) throw err;
@@ -95,8 +98,33 @@ export class TransportService {
     }
   }
 
-  private async checkAudienceAndAge(message: ProductMessage, now: Date): Promise<void> {
-    const current = await this.deps.hcn.current();
+  /**
+   * Everything a message needs before its transaction, in one statement: the stored answer for
+   * (sender, jti), the Host Common Name with its sync-required flag, and the instance `kid` names.
+   */
+  private async preflight(sender: string, jti: string, kid: string | undefined): Promise<Preflight> {
+    const instanceId = kid !== undefined && UUID.test(kid) ? kid : null;
+    const [row] = await this.deps.db.$queryRaw<PreflightRow[]>`
+      SELECT (SELECT value FROM setting WHERE key = ${HOST_COMMON_NAME_KEY}) AS "hostCommonName",
+             (SELECT value FROM setting WHERE key = ${SYNC_REQUIRED_KEY}) AS "syncRequired",
+             r.request_hash AS "requestHash", r.http_status AS "httpStatus", r.body,
+             p.id::text AS "id", p.udi_pid AS "udiPid", p.udi_sn AS "udiSn", p.status::text AS "status",
+             p.public_key_pem AS "publicKeyPem", p.cert_not_after AS "certNotAfter"
+        FROM (VALUES (1)) AS one (x)
+        LEFT JOIN idempotency_record r ON r.sender = ${sender} AND r.jti = ${jti}
+        LEFT JOIN product_instance p ON p.id = ${instanceId}::uuid`;
+    if (typeof row.hostCommonName !== 'string') throw new Error('Host Common Name is not initialized');
+    return {
+      hostCommonName: row.hostCommonName,
+      syncRequired: row.syncRequired === true,
+      stored: row.requestHash === null ? null : { requestHash: row.requestHash, httpStatus: row.httpStatus!, body: row.body },
+      instance: row.id === null
+        ? null
+        : { id: row.id, udiPid: row.udiPid!, udiSn: row.udiSn!, status: row.status!, publicKeyPem: row.publicKeyPem!, certNotAfter: row.certNotAfter! },
+    };
+  }
+
+  private checkAudienceAndAge(message: ProductMessage, current: string, now: Date): void {
     if (canonicalHost(message.claims.aud) !== canonicalHost(current)) {
       throw new AppError('HOST_COMMON_NAME_MISMATCH', 421, `aud ${message.claims.aud} is not this server's Host Common Name ${current}`, {
         hostCommonName: current,
@@ -108,43 +136,45 @@ export class TransportService {
     }
   }
 
-  private async register(message: ProductMessage, claims: RegisterClaims, key: IdemKey, now: Date): Promise<TransportAnswer> {
-    if (await this.deps.hcn.isSyncRequired()) {
+  private async register(message: ProductMessage, claims: RegisterClaims, syncRequired: boolean, key: IdemKey, now: Date): Promise<TransportAnswer> {
+    if (syncRequired) {
       throw conflict('SYNC_REQUIRED', 'the Host Common Name changed: the server must synchronize before products can register');
     }
     const csr = parseAndVerifyCsr(claims.csr);
     verifyJws(message.jws, csr.publicKey);
-    return this.apply(key, now, async (tx, keys) => {
+    // Depends on nothing stored, so it is built before the transaction instead of under its locks.
+    const ca = await this.deps.pki.ca();
+    const cert = issueIdCertificate(ca, csr.publicKey, claims.udi, now);
+    return this.apply(key, now, { which: claims.udi }, async (tx, existing) => {
       const token = await this.deps.tokens.consume(tx, claims.idToken, now);
-      const existing = await lockInstanceByUdi(tx, claims.udi) ?? (await this.insertPlaceholder(tx, claims, token.virtualAccountId, now));
-      if (existing.status === 'REGISTERED' && existing.virtualAccountId !== token.virtualAccountId) {
-        // Its usage belongs to the old virtual account; the product reports again on its next authorize.
-        await releaseUsage(tx, existing);
+      const fields = {
+        virtualAccountId: token.virtualAccountId,
+        tokenId: token.tokenId,
+        name: claims.hostname,
+        productType: claims.productType,
+        softwareVersion: claims.softwareVersion ?? null,
+        status: 'REGISTERED' as const,
+        exportControlled: token.exportControlled,
+        certSerial: cert.serialHex,
+        certPem: cert.pem,
+        publicKeyPem: csr.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+        certNotAfter: cert.notAfter,
+        lastContactAt: now,
+        deregisteredAt: null,
+      };
+      const instance = existing ? { ...existing, isNew: false } : await this.insertInstance(tx, claims.udi, fields, now);
+      if (!instance.isNew) {
+        if (instance.status === 'REGISTERED' && instance.virtualAccountId !== token.virtualAccountId) {
+          // Its usage belongs to the old virtual account; the product reports again on its next authorize.
+          await releaseUsage(tx, instance);
+        }
+        await tx.productInstance.updateMany({ where: { id: instance.id }, data: fields });
       }
-      const cert = issueIdCertificate(keys.ca, csr.publicKey, claims.udi, now);
-      await tx.productInstance.update({
-        where: { id: existing.id },
-        data: {
-          virtualAccountId: token.virtualAccountId,
-          tokenId: token.tokenId,
-          name: claims.hostname,
-          productType: claims.productType,
-          softwareVersion: claims.softwareVersion ?? null,
-          status: 'REGISTERED',
-          exportControlled: token.exportControlled,
-          certSerial: cert.serialHex,
-          certPem: cert.pem,
-          publicKeyPem: csr.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-          certNotAfter: cert.notAfter,
-          lastContactAt: now,
-          deregisteredAt: null,
-        },
-      });
       await this.deps.events.record({
         actor: key.sender,
-        action: existing.isNew ? 'product.register' : 'product.reregister',
+        action: instance.isNew ? 'product.register' : 'product.reregister',
         objectType: 'product-instance',
-        objectId: existing.id,
+        objectId: instance.id,
         outcome: 'success',
         details: { account: token.accountName, virtualAccount: token.virtualAccountName, tokenId: token.tokenId, certSerial: cert.serialHex },
       }, tx);
@@ -152,27 +182,27 @@ export class TransportService {
         typ: 'register',
         status: 'REGISTERED',
         productInstance: {
-          id: existing.id,
+          id: instance.id,
           name: claims.hostname,
           udi: { pid: claims.udi.pid, sn: claims.udi.sn },
           smartAccount: token.smartAccount,
           virtualAccount: token.virtualAccountName,
         },
         idCertificate: cert.pem,
-        caChain: [keys.ca.certPem],
+        caChain: [ca.certPem],
         renewAfter: addMonths(now, RENEW_AFTER_MONTHS).toISOString(),
         exportControlled: token.exportControlled,
       };
     });
   }
 
-  private async renew(message: ProductMessage, claims: RenewClaims, key: IdemKey, now: Date): Promise<TransportAnswer> {
-    const instance = await this.authenticate(message, now);
+  private async renew(message: ProductMessage, claims: RenewClaims, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
+    const instance = this.authenticate(message, known, now);
     const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : this.publicKey(instance.publicKeyPem);
-    return this.apply(key, now, async (tx, keys) => {
-      await this.lockRegistered(tx, instance.id, now);
-      const cert = issueIdCertificate(keys.ca, newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
-      await tx.productInstance.update({
+    const cert = issueIdCertificate(await this.deps.pki.ca(), newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
+    return this.apply(key, now, { which: instance.id }, async (tx, locked) => {
+      usable(locked, instance.id, now);
+      await tx.productInstance.updateMany({
         where: { id: instance.id },
         data: {
           certSerial: cert.serialHex,
@@ -195,12 +225,12 @@ export class TransportService {
    * this virtual account never bought (INVALID_TAG) that is in use makes the product
    * OUT_OF_COMPLIANCE too, while entries with count 0 use nothing and never change the outcome.
    */
-  private async authorize(message: ProductMessage, claims: AuthorizeClaims, key: IdemKey, now: Date): Promise<TransportAnswer> {
-    const instance = await this.authenticate(message, now);
-    return this.apply(key, now, async (tx) => {
-      const locked = await this.lockRegistered(tx, instance.id, now, true);
-      await replaceUsage(tx, locked, claims.entitlements);
-      const statuses = await this.deps.licenses.complianceForTags(tx, locked.virtualAccountId, claims.entitlements.map((e) => e.tag), now);
+  private async authorize(message: ProductMessage, claims: AuthorizeClaims, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
+    const instance = this.authenticate(message, known, now);
+    return this.apply(key, now, { which: instance.id, contactAt: now }, async (tx, locked) => {
+      const current = usable(locked, instance.id, now);
+      await replaceUsage(tx, current, claims.entitlements);
+      const statuses = await this.deps.licenses.complianceForTags(tx, current.virtualAccountId, claims.entitlements.map((e) => e.tag), now);
       const entitlements = claims.entitlements.map((e) => ({ tag: e.tag, count: e.count, status: statuses.get(e.tag) ?? 'INVALID_TAG' }));
       const compliant = entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED');
       return {
@@ -213,11 +243,10 @@ export class TransportService {
     });
   }
 
-  private async deregister(message: ProductMessage, key: IdemKey, now: Date): Promise<TransportAnswer> {
-    const instance = await this.authenticate(message, now);
-    return this.apply(key, now, async (tx) => {
-      const locked = await this.lockRegistered(tx, instance.id, now, true);
-      await deregister(tx, locked, now);
+  private async deregister(message: ProductMessage, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
+    const instance = this.authenticate(message, known, now);
+    return this.apply(key, now, { which: instance.id, contactAt: now }, async (tx, locked) => {
+      await deregister(tx, usable(locked, instance.id, now), now);
       await this.deps.events.record({
         actor: instance.id, action: 'product.deregister', objectType: 'product-instance', objectId: instance.id, outcome: 'success',
       }, tx);
@@ -225,16 +254,9 @@ export class TransportService {
     });
   }
 
-  /** The instance named by `kid`, with the JWS verified against its current key. */
-  private async authenticate(message: ProductMessage, now: Date): Promise<InstanceRow> {
-    const kid = message.kid!;
-    const instance = UUID.test(kid)
-      ? await this.deps.db.productInstance.findUnique({
-          where: { id: kid },
-          select: { id: true, udiPid: true, udiSn: true, status: true, publicKeyPem: true, certNotAfter: true },
-        })
-      : null;
-    if (!instance) throw new AppError('UNKNOWN_PRODUCT_INSTANCE', 404, `no product instance with id ${kid}`);
+  /** The instance named by `kid` (as the preflight read it), with the JWS verified against its current key. */
+  private authenticate(message: ProductMessage, instance: InstanceRow | null, now: Date): InstanceRow {
+    if (!instance) throw new AppError('UNKNOWN_PRODUCT_INSTANCE', 404, `no product instance with id ${message.kid}`);
     verifyJws(message.jws, this.publicKey(instance.publicKeyPem));
     checkUsable({ ...instance, virtualAccountId: '', status: instance.status as LockedInstance['status'] }, now);
     return instance;
@@ -250,44 +272,44 @@ export class TransportService {
     return key;
   }
 
-  /** Re-checks under the row lock: an admin may have removed the instance meanwhile. */
-  private async lockRegistered(tx: Tx, id: string, now: Date, recordContact = false): Promise<LockedInstance> {
-    const locked = await lockInstance(tx, id, recordContact ? now : undefined);
-    if (!locked) throw new AppError('UNKNOWN_PRODUCT_INSTANCE', 404, `no product instance with id ${id}`);
-    checkUsable(locked, now);
-    return locked;
-  }
-
-  private async insertPlaceholder(tx: Tx, claims: RegisterClaims, virtualAccountId: string, now: Date) {
-    // Racing first registrations of one UDI: the loser's insert waits, does nothing, and then locks the winner's row.
+  /**
+   * A first registration inserts the whole row. A racing first registration of the same UDI waits
+   * on the winner's insert, inserts nothing, and then locks the winner's row.
+   */
+  private async insertInstance(
+    tx: Tx,
+    udi: { pid: string; sn: string },
+    fields: Omit<Prisma.ProductInstanceCreateManyInput, 'udiPid' | 'udiSn'> & { virtualAccountId: string; certNotAfter: Date },
+    now: Date,
+  ): Promise<LockedInstance & { isNew: boolean }> {
     const id = randomUUID();
-    const inserted = await tx.$executeRaw`
-      INSERT INTO product_instance (id, virtual_account_id, udi_pid, udi_sn, name, product_type, cert_serial, cert_pem,
-                                    public_key_pem, cert_not_after, registered_at, last_contact_at)
-      VALUES (${id}::uuid, ${virtualAccountId}::uuid, ${claims.udi.pid}, ${claims.udi.sn}, ${claims.hostname}, ${claims.productType},
-              '', '', '', ${now}, ${now}, ${now})
-      ON CONFLICT (udi_pid, udi_sn) DO NOTHING`;
-    const row = await lockInstanceByUdi(tx, claims.udi);
-    if (!row) throw new AppError('INTERNAL_ERROR', 500, 'product instance row vanished');
-    return { ...row, isNew: inserted === 1 };
+    const { count } = await tx.productInstance.createMany({ data: [{ ...fields, id, udiPid: udi.pid, udiSn: udi.sn, registeredAt: now }], skipDuplicates: true });
+    if (count === 1) return { id, virtualAccountId: fields.virtualAccountId, status: 'REGISTERED', certNotAfter: fields.certNotAfter, isNew: true };
+    const winner = await lockInstance(tx, udi);
+    if (!winner) throw new AppError('INTERNAL_ERROR', 500, 'product instance row vanished');
+    return { ...winner, isNew: false };
   }
 
   /**
-   * Runs the effect and stores its signed answer under (sender, jti) in one transaction. Keys are
-   * loaded before it starts: a transaction must not wait for a second pool connection, or a burst
-   * of registrations queued on one token's row lock could hold every connection and stall.
+   * Claims (sender, jti), locks the instance, runs the effect and stores its signed answer, in one
+   * transaction; the claim and the lock share its first statement. Keys are loaded before it
+   * starts: a transaction must not wait for a second pool connection, or a burst of registrations
+   * queued on one token's row lock could hold every connection and stall.
    */
   private async apply(
     key: IdemKey,
     now: Date,
-    effect: (tx: Tx, keys: { ca: Credential }) => Promise<Record<string, unknown>>,
+    lock: { which: string | { pid: string; sn: string }; contactAt?: Date },
+    effect: (tx: Tx, locked: LockedInstance | null) => Promise<Record<string, unknown>>,
   ): Promise<TransportAnswer> {
-    const [ca, signer] = await Promise.all([this.deps.pki.ca(), this.signer()]);
+    const signer = await this.signer();
     return this.deps.db.$transaction(
       async (tx) => {
-        if (!(await this.deps.idempotency.claim(tx, key.sender, key.jti, key.requestHash))) throw new AlreadyAnswered();
-        const claims = await effect(tx, { ca });
-        const body = { response: signer.sign({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
+        const { claimed, row } = await this.deps.idempotency.claimThen<LockedInstance>(tx, key, (onlyIf) =>
+          lockInstanceStatement(lock.which, lock.contactAt, onlyIf));
+        if (!claimed) throw new AlreadyAnswered();
+        const claims = await effect(tx, row);
+        const body = { response: signer({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
         await this.deps.idempotency.complete(tx, key.sender, key.jti, 200, body);
         return { httpStatus: 200, body };
       },
@@ -298,8 +320,7 @@ export class TransportService {
   private signer() {
     this.signerCache ??= (async () => {
       const [signer, ca] = await Promise.all([this.deps.pki.responseSigner(), this.deps.pki.ca()]);
-      const x5c = [pemToDerBase64(signer.certPem), pemToDerBase64(ca.certPem)];
-      return { sign: (claims: Record<string, unknown>) => signJws(claims, signer.key, { x5c }) };
+      return jwsSigner(signer.key, { x5c: [pemToDerBase64(signer.certPem), pemToDerBase64(ca.certPem)] });
     })().catch((err) => {
       this.signerCache = undefined;
       throw err;
@@ -324,9 +345,11 @@ function checkUsable(instance: LockedInstance, now: Date): void {
   }
 }
 
-async function lockInstanceByUdi(tx: Tx, udi: { pid: string; sn: string }) {
-  const locked = await lockInstance(tx, udi);
-  return locked ? { ...locked, isNew: false } : null;
+/** Re-checks under the row lock: an admin may have removed the instance meanwhile. */
+function usable(locked: LockedInstance | null, id: string, now: Date): LockedInstance {
+  if (!locked) throw new AppError('UNKNOWN_PRODUCT_INSTANCE', 404, `no product instance with id ${id}`);
+  checkUsable(locked, now);
+  return locked;
 }
 
 /** `aud` in the Host Common Name's canonical form (lower case, RFC 5952 IPv6, no brackets or trailing dot). */

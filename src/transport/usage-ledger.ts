@@ -21,15 +21,25 @@ export type LockedInstance = {
  * instance at a time. With `contactAt` the same statement records the contact (an UPDATE locks
  * the row just as SELECT ... FOR UPDATE does, one round trip fewer per message).
  */
-export async function lockInstance(tx: Tx, which: string | { pid: string; sn: string }, contactAt?: Date): Promise<LockedInstance | null> {
+export async function lockInstance(tx: Tx, which: InstanceKey, contactAt?: Date): Promise<LockedInstance | null> {
+  const rows = await tx.$queryRaw<LockedInstance[]>(lockInstanceStatement(which, contactAt));
+  return rows[0] ?? null;
+}
+
+type InstanceKey = string | { pid: string; sn: string };
+
+/**
+ * The statement of lockInstance, for a caller that embeds it in a larger one (as a CTE); it locks
+ * only when `onlyIf` holds.
+ */
+export function lockInstanceStatement(which: InstanceKey, contactAt?: Date, onlyIf: Prisma.Sql = Prisma.sql`true`): Prisma.Sql {
   const where = typeof which === 'string'
     ? Prisma.sql`id = ${which}::uuid`
     : Prisma.sql`udi_pid = ${which.pid} AND udi_sn = ${which.sn}`;
   const columns = Prisma.sql`id::text AS "id", virtual_account_id::text AS "virtualAccountId", status::text AS "status", cert_not_after AS "certNotAfter"`;
-  const rows = contactAt
-    ? await tx.$queryRaw<LockedInstance[]>`UPDATE product_instance SET last_contact_at = ${contactAt} WHERE ${where} RETURNING ${columns}`
-    : await tx.$queryRaw<LockedInstance[]>`SELECT ${columns} FROM product_instance WHERE ${where} FOR UPDATE`;
-  return rows[0] ?? null;
+  return contactAt
+    ? Prisma.sql`UPDATE product_instance SET last_contact_at = ${contactAt} WHERE ${where} AND ${onlyIf} RETURNING ${columns}`
+    : Prisma.sql`SELECT ${columns} FROM product_instance WHERE ${where} AND ${onlyIf} FOR UPDATE`;
 }
 
 export function assertRegistered(instance: LockedInstance): void {
