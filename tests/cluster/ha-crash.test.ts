@@ -27,11 +27,12 @@ suite('HA cluster: crash of the Active node under load', () => {
 
     load = new ProductLoad(h, token.body.token, 3);
     load.start();
-    await h.waitFor('registrations before the crash', async () => load!.acks.length >= 6, 30_000);
+    const registrations = (after = 0) => load!.acks.filter((a) => a.kind === 'register' && a.at > after).length;
+    await h.waitFor('registrations before the crash', async () => registrations() >= 4, 30_000);
     const killedAt = Date.now();
     h.crash(h.p);
     await h.waitFor('the standby to take the VIP', async () => (await h.vipOwner()) === 'secondary-node', 60_000);
-    await h.waitFor('registrations after the crash', async () => load!.firstRegistrationAfter(killedAt) !== undefined && load!.acks.filter((a) => a.at > killedAt).length >= 6, 60_000);
+    await h.waitFor('registrations after the crash', async () => registrations(killedAt) >= 4, 60_000);
     await load.stop();
     const takeover = load.firstRegistrationAfter(killedAt)!;
     console.log(`crash: first acknowledged registration ${(takeover / 1000).toFixed(2)} s after kill -9`);
@@ -40,7 +41,7 @@ suite('HA cluster: crash of the Active node under load', () => {
     expect(result.lost).toEqual([]);
     expect(result.duplicates).toEqual([]);
     expect(result.wrongUsage).toEqual([]);
-    expect(result.registered).toBeGreaterThanOrEqual(12);
+    expect(result.registered).toBeGreaterThanOrEqual(8);
     // A registration committed just before the kill but never answered may count; nothing more may.
     expect(result.tokenUses).toBeGreaterThanOrEqual(result.registered);
     expect(result.tokenUses).toBeLessThanOrEqual(result.attempted);
