@@ -45,7 +45,15 @@ export function randomSerialHex(): string {
 }
 
 const spkiDer = (key: KeyObject) => key.export({ type: 'spki', format: 'der' }) as Buffer;
-export const keyIdentifier = (key: KeyObject) => createHash('sha1').update(spkiDer(key)).digest();
+const sha1 = (der: Buffer) => createHash('sha1').update(der).digest();
+export const keyIdentifier = (key: KeyObject) => sha1(spkiDer(key));
+// The issuer (the CA) is the same for every certificate: its identifier is computed once per key.
+const issuerIdentifiers = new WeakMap<KeyObject, Buffer>();
+function issuerIdentifier(key: KeyObject): Buffer {
+  let id = issuerIdentifiers.get(key);
+  if (!id) issuerIdentifiers.set(key, (id = keyIdentifier(key)));
+  return id;
+}
 // forge's typings omit the options argument; without decodeBitStrings: false, forge re-encodes an EC
 // key's BIT STRING differently from the signed bytes and signatures stop verifying.
 const fromDer = (bytes: string) =>
@@ -68,6 +76,7 @@ const placeholderKey = forge.pki.rsa.setPublicKey(new forge.jsbn.BigInteger('3')
 /** Builds and signs (ECDSA P-256, SHA-256) a certificate; the issuer key must be a P-256 key. */
 export function issueCertificate(req: CertificateRequest): IssuedCertificate {
   const serialHex = req.serialHex ?? randomSerialHex();
+  const subjectSpki = spkiDer(req.subjectPublicKey);
   const cert = forge.pki.createCertificate();
   cert.serialNumber = serialHex;
   cert.validity.notBefore = req.notBefore;
@@ -80,13 +89,13 @@ export function issueCertificate(req: CertificateRequest): IssuedCertificate {
     ...req.extensions,
     {
       name: 'subjectKeyIdentifier',
-      value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, toForgeBytes(keyIdentifier(req.subjectPublicKey))),
+      value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, toForgeBytes(sha1(subjectSpki))),
     },
-    { name: 'authorityKeyIdentifier', keyIdentifier: toForgeBytes(keyIdentifier(req.issuerPublicKey)) },
+    { name: 'authorityKeyIdentifier', keyIdentifier: toForgeBytes(issuerIdentifier(req.issuerPublicKey)) },
   ]);
   const tbs = (forge.pki as unknown as ForgeTbs).getTBSCertificate(cert);
   tbs.value[2] = ecdsaSha256AlgorithmIdentifier();
-  tbs.value[6] = fromDer(toForgeBytes(spkiDer(req.subjectPublicKey)));
+  tbs.value[6] = fromDer(toForgeBytes(subjectSpki));
   const tbsDer = fromForgeBytes(asn1.toDer(tbs).getBytes());
   const signature = sign('sha256', tbsDer, req.issuerKey);
   const certificate = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [

@@ -51,7 +51,10 @@ export class IdempotencyStore {
   }
 
   async complete(tx: Tx, sender: string, jti: string, httpStatus: number, body: Prisma.InputJsonValue): Promise<void> {
-    await tx.idempotencyRecord.update({ where: { sender_jti: { sender, jti } }, data: { httpStatus, body } });
+    // Raw: the ORM update compiles a query plan per call, on every product message.
+    await tx.$executeRaw`
+      UPDATE idempotency_record SET http_status = ${httpStatus}, body = ${JSON.stringify(body)}::jsonb
+       WHERE sender = ${sender} AND jti = ${jti}`;
   }
 
   /** Deletes answers older than the retention period; returns how many. */
