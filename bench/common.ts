@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { Client } from 'pg';
 import { startPostgres, type PgInstance } from '../tests/support/postgres';
@@ -140,6 +140,22 @@ export function rssOf(pid: number): number {
 export function cpuSecondsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds the PostgreSQL server has used: the postmaster and its live children (the pool's backends live through a run). */
+export function pgCpuSecondsOf(pg: PgInstance): number {
+  const postmaster = Number(readFileSync(`${pg.dir}/data/postmaster.pid`, 'utf8').split('\n')[0]);
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      if (Number(entry) === postmaster || Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
 }
 
 /** Busy and total CPU time of the whole machine, to tell a saturated host from a slow server. */

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { ProductSimulator } from '../src/products/simulator';
 import { decodeJws, verifyServerResponse } from '../src/transport/jws';
-import { cpuSecondsOf, fmt, machineCpu, measure, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
+import { cpuSecondsOf, fmt, machineCpu, measure, pgCpuSecondsOf, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
 
 /**
  * Transport throughput and latency: registrations and authorizations per second and p50/p99 at
@@ -21,14 +21,20 @@ const LEVELS = [
   .filter((l) => !process.env.BENCH_LEVELS || process.env.BENCH_LEVELS.split(',').map(Number).includes(l.concurrency))
   .map((l) => ({ ...l, registrations: Math.ceil(l.registrations * SCALE), authorizations: Math.ceil(l.authorizations * SCALE) }));
 
-type Phase = Awaited<ReturnType<typeof measure>> & { serverCpu: number; machineBusy: number };
+type Phase = Awaited<ReturnType<typeof measure>> & { serverCpu: number; pgCpu: number; machineBusy: number };
 
 async function timed(env: BenchEnv, run: () => ReturnType<typeof measure>): Promise<Phase> {
   const cpu0 = cpuSecondsOf(env.server.child.pid!);
+  const pg0 = pgCpuSecondsOf(env.pg);
   const m0 = machineCpu();
   const result = await run();
   const m1 = machineCpu();
-  return { ...result, serverCpu: (cpuSecondsOf(env.server.child.pid!) - cpu0) / result.count, machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total) };
+  return {
+    ...result,
+    serverCpu: (cpuSecondsOf(env.server.child.pid!) - cpu0) / result.count,
+    pgCpu: (pgCpuSecondsOf(env.pg) - pg0) / result.count,
+    machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total),
+  };
 }
 
 async function main() {
@@ -67,7 +73,7 @@ async function main() {
         await post(message);
       }));
       for (const [name, r] of [['register', reg], ['authorize', auth]] as const) {
-        rows.push(`${name.padEnd(10)} ${String(level.concurrency).padStart(4)} ${String(r.count).padStart(6)} ${fmt(r.perSecond)} ${fmt(r.p50, 2)} ${fmt(r.p99, 2)} ${fmt(r.serverCpu * 1000, 2)} ${fmt(r.machineBusy * 100, 0)}%`);
+        rows.push(`${name.padEnd(10)} ${String(level.concurrency).padStart(4)} ${String(r.count).padStart(6)} ${fmt(r.perSecond)} ${fmt(r.p50, 2)} ${fmt(r.p99, 2)} ${fmt(r.serverCpu * 1000, 2)} ${fmt(r.pgCpu * 1000, 2)} ${fmt(r.machineBusy * 100, 0)}%`);
       }
     }
 
@@ -79,9 +85,9 @@ async function main() {
     const single = await timed(env, () => measure(sims, 64, async (message) => {
       await post(message);
     }));
-    rows.push(`${'reg 1 token'.padEnd(10)} ${String(64).padStart(4)} ${String(single.count).padStart(6)} ${fmt(single.perSecond)} ${fmt(single.p50, 2)} ${fmt(single.p99, 2)} ${fmt(single.serverCpu * 1000, 2)} ${fmt(single.machineBusy * 100, 0)}%`);
+    rows.push(`${'reg 1 token'.padEnd(10)} ${String(64).padStart(4)} ${String(single.count).padStart(6)} ${fmt(single.perSecond)} ${fmt(single.p50, 2)} ${fmt(single.p99, 2)} ${fmt(single.serverCpu * 1000, 2)} ${fmt(single.pgCpu * 1000, 2)} ${fmt(single.machineBusy * 100, 0)}%`);
 
-    console.log('\nmessage    conc  count    msg/s  p50 ms  p99 ms  srv CPU ms/msg  host busy');
+    console.log('\nmessage    conc  count    msg/s  p50 ms  p99 ms  srv CPU  PG CPU (ms/msg)  host busy');
     for (const r of rows) console.log(r);
     console.log('\ntargets: >= 1000 reg/s, >= 3000 auth/s, p99 < 100 ms at 64 concurrent products');
   } finally {
