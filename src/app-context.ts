@@ -39,7 +39,7 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const apiClients = new ApiClientService(db, jwt, accounts, events, clock, config.accessTokenTtlSeconds);
   const idempotency = new IdempotencyStore(db, clock);
   const transport = new TransportService({
-    db, clock, pki, tokens, licenses, events, idempotency, clockSkewSeconds: config.clockSkewSeconds,
+    store, clock, pki, tokens, licenses, events, idempotency, clockSkewSeconds: config.clockSkewSeconds,
   });
   const products = new ProductService(db, accounts, events, clock);
   const sync = new SyncService(db, settings, hcn, pki, events, clock, { upstreamUrl: config.upstreamUrl, logger });

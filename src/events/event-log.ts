@@ -1,5 +1,4 @@
-import type { Db } from '../store/database';
-import type { Prisma } from '../generated/prisma/client';
+import type { Db, SqlTx } from '../store/database';
 
 export type EventEntry = {
   actor: string;
@@ -9,17 +8,18 @@ export type EventEntry = {
   outcome: 'success' | 'failure';
   details?: Record<string, unknown>;
 };
-type Tx = Pick<Db, 'eventLog'>;
 
 /** The audit trail of admin actions, newest first. */
 export class EventLog {
   constructor(private readonly db: Db) {}
 
   /** Pass a transaction client to record the event atomically with the change it describes. */
-  async record(entry: EventEntry, tx: Tx = this.db): Promise<void> {
-    await tx.eventLog.create({
-      data: { ...entry, details: entry.details as Prisma.InputJsonValue | undefined },
-    });
+  async record(entry: EventEntry, tx: SqlTx = this.db): Promise<void> {
+    // Raw: it also runs in the product-message transaction, which is raw SQL (Store.transaction).
+    await tx.$executeRaw`
+      INSERT INTO event_log (actor, action, object_type, object_id, outcome, details)
+      VALUES (${entry.actor}, ${entry.action}, ${entry.objectType}, ${entry.objectId ?? null}, ${entry.outcome},
+              ${entry.details === undefined ? null : JSON.stringify(entry.details)}::jsonb)`;
   }
 
   async list(page: number, pageSize: number, filter: { action?: string } = {}) {

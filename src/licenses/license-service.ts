@@ -1,5 +1,5 @@
 import type { Clock } from '../app-context';
-import type { Db } from '../store/database';
+import type { Db, SqlTx } from '../store/database';
 import { Prisma } from '../generated/prisma/client';
 import type { EventLog } from '../events/event-log';
 import type { SettingsStore } from '../config/settings-store';
@@ -29,7 +29,7 @@ export type Alert = {
   message: string;
 };
 
-type Reader = Prisma.TransactionClient | Db;
+type Reader = SqlTx;
 type Row = {
   /** null on the rows that only say a tag is sold on this server (see snapshot). */
   virtualAccount: string | null;
@@ -67,7 +67,7 @@ export class LicenseService {
    * OUT_OF_COMPLIANCE when the tag's balance after substitution is below 0, INVALID_TAG when the
    * tag is malformed or sold by no license line on this server, AUTHORIZED otherwise.
    */
-  async complianceForTags(tx: Prisma.TransactionClient, virtualAccountId: string, tags: string[], now: Date): Promise<Map<string, Compliance>> {
+  async complianceForTags(tx: SqlTx, virtualAccountId: string, tags: string[], now: Date): Promise<Map<string, Compliance>> {
     const wellFormed = [...new Set(tags)].filter((t) => TAG_PATTERN.test(t));
     const rows = await this.snapshot(tx, Prisma.sql`va.id = ${virtualAccountId}::uuid`, wellFormed);
     const known = new Set(rows.filter((r) => r.virtualAccount === null).map((r) => r.tag));

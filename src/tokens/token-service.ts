@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../app-context';
-import type { Db } from '../store/database';
-import type { Prisma } from '../generated/prisma/client';
+import type { Db, SqlTx } from '../store/database';
 import type { JwtService } from '../auth/jwt-service';
 import type { EventLog } from '../events/event-log';
 import type { AccountService } from '../accounts/account-service';
@@ -108,7 +107,7 @@ export class TokenService {
    * registrations queue on the row lock and re-check `uses < max_uses`, so a token is never used
    * more often than allowed. The row lock is held until the caller commits.
    */
-  async consume(tx: Prisma.TransactionClient, idToken: string, now: Date): Promise<ConsumedToken> {
+  async consume(tx: SqlTx, idToken: string, now: Date): Promise<ConsumedToken> {
     const claims = this.jwt.verify<RegistrationClaims>(idToken, 'slm:registration', { ignoreExpiration: true });
     if (typeof claims.jti !== 'string' || !UUID_PATTERN.test(claims.jti) || typeof claims.va !== 'string' || typeof claims.exp !== 'number') {
       throw invalidToken();
@@ -125,12 +124,14 @@ export class TokenService {
       : [];
     if (used) return used;
     // Refused: find out why, in the order the checks are documented.
-    const row = await tx.registrationToken.findUnique({ where: { id: claims.jti }, include: { virtualAccount: { include: { account: true } } } });
+    const [row] = await tx.$queryRaw<{ virtualAccountId: string; revokedAt: Date | null; accountName: string; accountStatus: string }[]>`
+      SELECT t.virtual_account_id::text AS "virtualAccountId", t.revoked_at AS "revokedAt", a.name AS "accountName", a.status::text AS "accountStatus"
+        FROM registration_token t JOIN virtual_account va ON va.id = t.virtual_account_id JOIN local_account a ON a.id = va.account_id
+       WHERE t.id = ${claims.jti}::uuid`;
     if (!row || row.virtualAccountId !== claims.va) throw invalidToken();
     if (row.revokedAt) throw unauthorized('TOKEN_REVOKED', 'the registration token was revoked');
     if (claims.exp * 1000 <= now.getTime()) throw unauthorized('TOKEN_EXPIRED', 'the registration token has expired');
-    const account = row.virtualAccount.account;
-    if (account.status !== 'ACTIVE') throw forbidden('ACCOUNT_INACTIVE', `the token's account ${account.name} is not active`);
+    if (row.accountStatus !== 'ACTIVE') throw forbidden('ACCOUNT_INACTIVE', `the token's account ${row.accountName} is not active`);
     throw unauthorized('TOKEN_EXHAUSTED', 'the registration token has no uses left');
   }
 

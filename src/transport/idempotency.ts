@@ -1,9 +1,9 @@
 import { Prisma } from '../generated/prisma/client';
-import type { Db } from '../store/database';
+import type { Db, SqlTx } from '../store/database';
 import type { Clock } from '../app-context';
 
 export type StoredAnswer = { requestHash: string; httpStatus: number; body: unknown };
-type Tx = Prisma.TransactionClient;
+type Tx = SqlTx;
 
 const DAY_MS = 86_400_000;
 

@@ -1,8 +1,7 @@
 import { createHash, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Clock } from '../app-context';
-import { Prisma } from '../generated/prisma/client';
-import type { Db } from '../store/database';
+import type { SqlTx, Store } from '../store/database';
 import type { PkiService } from '../pki/pki-service';
 import { HOST_COMMON_NAME_KEY, SYNC_REQUIRED_KEY } from '../hcn/host-common-name';
 import type { EventLog } from '../events/event-log';
@@ -15,7 +14,7 @@ import type { IdempotencyStore, StoredAnswer } from './idempotency';
 import { issueIdCertificate } from './id-certificate';
 import { assertRegistered, deregister, lockInstance, lockInstanceStatement, releaseUsage, replaceUsage, type LockedInstance } from './usage-ledger';
 
-type Tx = Prisma.TransactionClient;
+type Tx = SqlTx;
 export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
 /** Engineer B's license accounting, asked inside our transaction after the new usage is written. */
 export type ComplianceSource = {
@@ -24,7 +23,8 @@ export type ComplianceSource = {
 export type TransportAnswer = { httpStatus: number; body: { response: string } };
 
 export type TransportDeps = {
-  db: Db;
+  /** Raw SQL and transactions: the product-message path runs on the pool directly (see Store.transaction). */
+  store: Pick<Store, 'sql' | 'transaction'>;
   clock: Clock;
   pki: PkiService;
   tokens: TokenConsumer;
@@ -44,6 +44,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 class AlreadyAnswered extends Error {}
 
 type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; publicKeyPem: string; certNotAfter: Date };
+type Registration = {
+  virtualAccountId: string;
+  tokenId: string;
+  name: string;
+  productType: string;
+  softwareVersion: string | null;
+  exportControlled: boolean;
+  certSerial: string;
+  certPem: string;
+  publicKeyPem: string;
+  certNotAfter: Date;
+};
 type Preflight = { hostCommonName: string; syncRequired: boolean; stored: StoredAnswer | null; instance: InstanceRow | null };
 type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHash: string | null; httpStatus: number | null; body: unknown } & {
   [K in keyof InstanceRow]: InstanceRow[K] | null;
@@ -104,7 +116,7 @@ export class TransportService {
    */
   private async preflight(sender: string, jti: string, kid: string | undefined): Promise<Preflight> {
     const instanceId = kid !== undefined && UUID.test(kid) ? kid : null;
-    const [row] = await this.deps.db.$queryRaw<PreflightRow[]>`
+    const [row] = await this.deps.store.sql.$queryRaw<PreflightRow[]>`
       SELECT (SELECT value FROM setting WHERE key = ${HOST_COMMON_NAME_KEY}) AS "hostCommonName",
              (SELECT value FROM setting WHERE key = ${SYNC_REQUIRED_KEY}) AS "syncRequired",
              r.request_hash AS "requestHash", r.http_status AS "httpStatus", r.body,
@@ -147,28 +159,31 @@ export class TransportService {
     const cert = issueIdCertificate(ca, csr.publicKey, claims.udi, now);
     return this.apply(key, now, { which: claims.udi }, async (tx, existing) => {
       const token = await this.deps.tokens.consume(tx, claims.idToken, now);
-      const fields = {
+      const f: Registration = {
         virtualAccountId: token.virtualAccountId,
         tokenId: token.tokenId,
         name: claims.hostname,
         productType: claims.productType,
         softwareVersion: claims.softwareVersion ?? null,
-        status: 'REGISTERED' as const,
         exportControlled: token.exportControlled,
         certSerial: cert.serialHex,
         certPem: cert.pem,
         publicKeyPem: csr.publicKey.export({ type: 'spki', format: 'pem' }) as string,
         certNotAfter: cert.notAfter,
-        lastContactAt: now,
-        deregisteredAt: null,
       };
-      const instance = existing ? { ...existing, isNew: false } : await this.insertInstance(tx, claims.udi, fields, now);
+      const instance = existing ? { ...existing, isNew: false } : await this.insertInstance(tx, claims.udi, f, now);
       if (!instance.isNew) {
         if (instance.status === 'REGISTERED' && instance.virtualAccountId !== token.virtualAccountId) {
           // Its usage belongs to the old virtual account; the product reports again on its next authorize.
           await releaseUsage(tx, instance);
         }
-        await tx.productInstance.updateMany({ where: { id: instance.id }, data: fields });
+        await tx.$executeRaw`
+          UPDATE product_instance
+             SET virtual_account_id = ${f.virtualAccountId}::uuid, token_id = ${f.tokenId}::uuid, name = ${f.name}, product_type = ${f.productType},
+                 software_version = ${f.softwareVersion}, status = 'REGISTERED', export_controlled = ${f.exportControlled},
+                 cert_serial = ${f.certSerial}, cert_pem = ${f.certPem}, public_key_pem = ${f.publicKeyPem}, cert_not_after = ${f.certNotAfter},
+                 last_contact_at = ${now}, deregistered_at = NULL
+           WHERE id = ${instance.id}::uuid`;
       }
       await this.deps.events.record({
         actor: key.sender,
@@ -202,16 +217,11 @@ export class TransportService {
     const cert = issueIdCertificate(await this.deps.pki.ca(), newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
     return this.apply(key, now, { which: instance.id }, async (tx, locked) => {
       usable(locked, instance.id, now);
-      await tx.productInstance.updateMany({
-        where: { id: instance.id },
-        data: {
-          certSerial: cert.serialHex,
-          certPem: cert.pem,
-          publicKeyPem: newKey.export({ type: 'spki', format: 'pem' }) as string,
-          certNotAfter: cert.notAfter,
-          lastContactAt: now,
-        },
-      });
+      await tx.$executeRaw`
+        UPDATE product_instance
+           SET cert_serial = ${cert.serialHex}, cert_pem = ${cert.pem}, public_key_pem = ${newKey.export({ type: 'spki', format: 'pem' }) as string},
+               cert_not_after = ${cert.notAfter}, last_contact_at = ${now}
+         WHERE id = ${instance.id}::uuid`;
       await this.deps.events.record({
         actor: instance.id, action: 'product.renew', objectType: 'product-instance', objectId: instance.id, outcome: 'success',
         details: { certSerial: cert.serialHex, newKey: Boolean(claims.csr) },
@@ -276,15 +286,15 @@ export class TransportService {
    * A first registration inserts the whole row. A racing first registration of the same UDI waits
    * on the winner's insert, inserts nothing, and then locks the winner's row.
    */
-  private async insertInstance(
-    tx: Tx,
-    udi: { pid: string; sn: string },
-    fields: Omit<Prisma.ProductInstanceCreateManyInput, 'udiPid' | 'udiSn'> & { virtualAccountId: string; certNotAfter: Date },
-    now: Date,
-  ): Promise<LockedInstance & { isNew: boolean }> {
+  private async insertInstance(tx: Tx, udi: { pid: string; sn: string }, f: Registration, now: Date): Promise<LockedInstance & { isNew: boolean }> {
     const id = randomUUID();
-    const { count } = await tx.productInstance.createMany({ data: [{ ...fields, id, udiPid: udi.pid, udiSn: udi.sn, registeredAt: now }], skipDuplicates: true });
-    if (count === 1) return { id, virtualAccountId: fields.virtualAccountId, status: 'REGISTERED', certNotAfter: fields.certNotAfter, isNew: true };
+    const count = await tx.$executeRaw`
+      INSERT INTO product_instance (id, virtual_account_id, token_id, udi_pid, udi_sn, name, product_type, software_version, export_controlled,
+                                    cert_serial, cert_pem, public_key_pem, cert_not_after, registered_at, last_contact_at)
+      VALUES (${id}::uuid, ${f.virtualAccountId}::uuid, ${f.tokenId}::uuid, ${udi.pid}, ${udi.sn}, ${f.name}, ${f.productType}, ${f.softwareVersion},
+              ${f.exportControlled}, ${f.certSerial}, ${f.certPem}, ${f.publicKeyPem}, ${f.certNotAfter}, ${now}, ${now})
+      ON CONFLICT DO NOTHING`;
+    if (count === 1) return { id, virtualAccountId: f.virtualAccountId, status: 'REGISTERED', certNotAfter: f.certNotAfter, isNew: true };
     const winner = await lockInstance(tx, udi);
     if (!winner) throw new AppError('INTERNAL_ERROR', 500, 'product instance row vanished');
     return { ...winner, isNew: false };
@@ -303,18 +313,15 @@ export class TransportService {
     effect: (tx: Tx, locked: LockedInstance | null) => Promise<Record<string, unknown>>,
   ): Promise<TransportAnswer> {
     const signer = await this.signer();
-    return this.deps.db.$transaction(
-      async (tx) => {
-        const { claimed, row } = await this.deps.idempotency.claimThen<LockedInstance>(tx, key, (onlyIf) =>
-          lockInstanceStatement(lock.which, lock.contactAt, onlyIf));
-        if (!claimed) throw new AlreadyAnswered();
-        const claims = await effect(tx, row);
-        const body = { response: signer({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
-        await this.deps.idempotency.complete(tx, key.sender, key.jti, 200, body);
-        return { httpStatus: 200, body };
-      },
-      { timeout: 15_000, maxWait: 15_000 },
-    );
+    return this.deps.store.transaction(async (tx) => {
+      const { claimed, row } = await this.deps.idempotency.claimThen<LockedInstance>(tx, key, (onlyIf) =>
+        lockInstanceStatement(lock.which, lock.contactAt, onlyIf));
+      if (!claimed) throw new AlreadyAnswered();
+      const claims = await effect(tx, row);
+      const body = { response: signer({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
+      await this.deps.idempotency.complete(tx, key.sender, key.jti, 200, body);
+      return { httpStatus: 200, body };
+    });
   }
 
   private signer() {

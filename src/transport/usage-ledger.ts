@@ -1,7 +1,8 @@
 import { Prisma } from '../generated/prisma/client';
+import type { SqlTx } from '../store/database';
 import { AppError } from '../errors';
 
-type Tx = Prisma.TransactionClient;
+type Tx = SqlTx;
 export type UsageCount = { tag: string; count: number };
 export type LockedInstance = {
   id: string;
@@ -91,5 +92,5 @@ export async function currentUsage(tx: Tx, instanceId: string): Promise<UsageCou
 /** Releases the usage and marks the instance DEREGISTERED; later messages get PRODUCT_INSTANCE_DEREGISTERED. */
 export async function deregister(tx: Tx, instance: LockedInstance, now: Date): Promise<void> {
   await releaseUsage(tx, instance);
-  await tx.productInstance.update({ where: { id: instance.id }, data: { status: 'DEREGISTERED', deregisteredAt: now } });
+  await tx.$executeRaw`UPDATE product_instance SET status = 'DEREGISTERED', deregistered_at = ${now} WHERE id = ${instance.id}::uuid`;
 }
