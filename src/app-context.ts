@@ -33,7 +33,7 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const settings = new SettingsStore(db);
   const users = new UserService(db, jwt, events, config.sessionTtlSeconds);
   const hcn = new HostCommonNameService(settings, db, pki, events, clock, { dualStack: config.dualStack, certsDir: config.certsDir, logger });
-  const licenses = new LicenseService(db, events, settings, clock);
+  const licenses = new LicenseService(db, events, settings, clock, store.sql);
   const accounts = new AccountService(db, events, clock);
   const tokens = new TokenService(db, jwt, accounts, events, clock);
   const apiClients = new ApiClientService(db, jwt, accounts, events, clock, config.accessTokenTtlSeconds);

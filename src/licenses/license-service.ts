@@ -60,6 +60,8 @@ export class LicenseService {
     private readonly events: EventLog,
     private readonly settings: SettingsStore,
     private readonly clock: Clock,
+    /** Raw reads outside a transaction; Store.sql spares the API Toolkit's every call Prisma's per-query compile. */
+    private readonly sql: SqlTx = db,
   ) {}
 
   /**
@@ -86,16 +88,14 @@ export class LicenseService {
    * the same name created later is not the client's.
    */
   async accountLicenses(accountName: string, query: Page, now: Date = this.clock(), clientAccountId?: string): Promise<AccountLicense[]> {
-    const scope = await this.scope(accountName, query.virtualAccount, clientAccountId);
-    const rows = await this.snapshot(this.db, scope.where);
+    const { rows } = await this.scopedSnapshot(accountName, query.virtualAccount, clientAccountId);
     return page(this.positions(rows, now), query);
   }
 
   /** License alerts, product-instance alerts and the server's synchronization alert, Major first. */
   async accountAlerts(accountName: string, query: Page, now: Date = this.clock(), clientAccountId?: string): Promise<Alert[]> {
-    const scope = await this.scope(accountName, query.virtualAccount, clientAccountId);
-    const [rows, instances, sync] = await Promise.all([
-      this.snapshot(this.db, scope.where),
+    const { rows, ...scope } = await this.scopedSnapshot(accountName, query.virtualAccount, clientAccountId);
+    const [instances, sync] = await Promise.all([
       this.db.productInstance.findMany({
         where: {
           virtualAccount: scope.virtualAccountId ? { id: scope.virtualAccountId } : { accountId: scope.accountId },
@@ -181,16 +181,31 @@ export class LicenseService {
     });
   }
 
-  private async scope(accountName: string, virtualAccount: string | undefined, clientAccountId?: string) {
-    const account = await this.db.localAccount.findUnique({ where: { name: accountName }, select: { id: true } });
-    if (account && clientAccountId && account.id !== clientAccountId) {
+  /**
+   * The account (or one of its virtual accounts) resolved by name and its snapshot, in one
+   * statement: the API Toolkit reads it on every call. The first row always carries the scope,
+   * also when the account or virtual account does not exist or holds nothing.
+   */
+  private async scopedSnapshot(accountName: string, virtualAccount: string | undefined, clientAccountId?: string) {
+    const vaName = virtualAccount ?? null;
+    const result = await this.sql.$queryRaw<(Row & { scopeAccountId: string | null; scopeVirtualAccountId: string | null })[]>`
+      WITH acct AS (SELECT id FROM local_account WHERE name = ${accountName}),
+           vas AS (SELECT va.id FROM virtual_account va JOIN acct ON va.account_id = acct.id
+                    WHERE ${vaName}::text IS NULL OR va.name = ${vaName}::text),
+           snap AS (${this.snapshotSql(Prisma.sql`va.id IN (SELECT id FROM vas)`)})
+      SELECT acct.id::text AS "scopeAccountId",
+             (SELECT id::text FROM vas WHERE ${vaName}::text IS NOT NULL) AS "scopeVirtualAccountId", snap.*
+        FROM (VALUES (1)) AS one (x) LEFT JOIN acct ON true LEFT JOIN snap ON true
+       ORDER BY snap."virtualAccount", snap."createdAt", snap."lineId"`;
+    const { scopeAccountId: accountId, scopeVirtualAccountId: virtualAccountId } = result[0];
+    if (accountId && clientAccountId && accountId !== clientAccountId) {
       throw forbidden('ACCOUNT_FORBIDDEN', `this API client may not read account ${accountName}`);
     }
-    if (!account) throw notFound('ACCOUNT_NOT_FOUND', `no account named ${accountName}`);
-    if (virtualAccount === undefined) return { accountId: account.id, virtualAccountId: undefined, where: Prisma.sql`va.account_id = ${account.id}::uuid` };
-    const va = await this.db.virtualAccount.findUnique({ where: { accountId_name: { accountId: account.id, name: virtualAccount } }, select: { id: true } });
-    if (!va) throw notFound('VIRTUAL_ACCOUNT_NOT_FOUND', `account ${accountName} has no virtual account named ${virtualAccount}`);
-    return { accountId: account.id, virtualAccountId: va.id, where: Prisma.sql`va.id = ${va.id}::uuid` };
+    if (!accountId) throw notFound('ACCOUNT_NOT_FOUND', `no account named ${accountName}`);
+    if (virtualAccount !== undefined && !virtualAccountId) {
+      throw notFound('VIRTUAL_ACCOUNT_NOT_FOUND', `account ${accountName} has no virtual account named ${virtualAccount}`);
+    }
+    return { accountId, virtualAccountId: virtualAccountId ?? undefined, rows: result.filter((r) => r.tag !== null) };
   }
 
   /**
@@ -199,12 +214,16 @@ export class LicenseService {
    * the tags that some license line on this server sells.
    */
   private snapshot(db: Reader, where: Prisma.Sql, knownTags?: string[]): Promise<Row[]> {
+    return db.$queryRaw<Row[]>(this.snapshotSql(where, knownTags));
+  }
+
+  private snapshotSql(where: Prisma.Sql, knownTags?: string[]): Prisma.Sql {
     const known = knownTags?.length
       ? Prisma.sql`UNION ALL
       SELECT NULL, k.tag, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM (SELECT DISTINCT tag FROM license WHERE tag = ANY(${knownTags}::text[])) k`
       : Prisma.empty;
-    return db.$queryRaw<Row[]>`
+    return Prisma.sql`
       SELECT va.name AS "virtualAccount", l.tag, l.display_name AS "displayName", l.billing_type AS "billingType",
              l.quantity, l.starts_at AS "startsAt", l.ends_at AS "endsAt", l.family, l.tier, NULL::int AS "inUse",
              l.created_at AS "createdAt", l.id AS "lineId"
