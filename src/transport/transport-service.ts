@@ -157,6 +157,7 @@ export class TransportService {
     // Depends on nothing stored, so it is built before the transaction instead of under its locks.
     const ca = await this.deps.pki.ca();
     const cert = issueIdCertificate(ca, csr.publicKey, claims.udi, now);
+    const publicKeyPem = this.remember(csr.publicKey);
     return this.apply(key, now, { which: claims.udi }, async (tx, existing) => {
       const token = await this.deps.tokens.consume(tx, claims.idToken, now);
       const f: Registration = {
@@ -168,7 +169,7 @@ export class TransportService {
         exportControlled: token.exportControlled,
         certSerial: cert.serialHex,
         certPem: cert.pem,
-        publicKeyPem: csr.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+        publicKeyPem,
         certNotAfter: cert.notAfter,
       };
       const instance = existing ? { ...existing, isNew: false } : await this.insertInstance(tx, claims.udi, f, now);
@@ -214,12 +215,13 @@ export class TransportService {
   private async renew(message: ProductMessage, claims: RenewClaims, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = this.authenticate(message, known, now);
     const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : this.publicKey(instance.publicKeyPem);
+    const publicKeyPem = claims.csr ? this.remember(newKey) : instance.publicKeyPem;
     const cert = issueIdCertificate(await this.deps.pki.ca(), newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
     return this.apply(key, now, { which: instance.id }, async (tx, locked) => {
       usable(locked, instance.id, now);
       await tx.$executeRaw`
         UPDATE product_instance
-           SET cert_serial = ${cert.serialHex}, cert_pem = ${cert.pem}, public_key_pem = ${newKey.export({ type: 'spki', format: 'pem' }) as string},
+           SET cert_serial = ${cert.serialHex}, cert_pem = ${cert.pem}, public_key_pem = ${publicKeyPem},
                cert_not_after = ${cert.notAfter}, last_contact_at = ${now}
          WHERE id = ${instance.id}::uuid`;
       await this.deps.events.record({
@@ -273,12 +275,19 @@ export class TransportService {
   }
 
   private publicKey(pem: string): KeyObject {
-    let key = this.publicKeys.get(pem);
-    if (!key) {
-      if (this.publicKeys.size >= 10_000) this.publicKeys.clear();
-      key = createPublicKey(pem);
-      this.publicKeys.set(pem, key);
-    }
+    return this.publicKeys.get(pem) ?? this.cacheKey(pem, createPublicKey(pem));
+  }
+
+  /** The PEM stored for a key a product just proved it holds; its next message then needs no parse. */
+  private remember(key: KeyObject): string {
+    const pem = key.export({ type: 'spki', format: 'pem' }) as string;
+    this.cacheKey(pem, key);
+    return pem;
+  }
+
+  private cacheKey(pem: string, key: KeyObject): KeyObject {
+    if (this.publicKeys.size >= 10_000) this.publicKeys.clear();
+    this.publicKeys.set(pem, key);
     return key;
   }
 
