@@ -85,3 +85,23 @@ describe.each([
     expect(await tokenUses(token.id)).toBe(1);
   });
 });
+
+describe('Store.transaction on PostgreSQL', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  test('When the connection of an open transaction is killed, then the transaction fails, the process lives on and the next transaction works', async () => {
+    const killed = server.ctx.store.transaction(async (tx) => {
+      const [{ pid }] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      await server.ctx.db.$queryRaw`SELECT pg_terminate_backend(${pid}::int)`;
+      // The lost connection reports itself as an 'error' event while no query is in flight.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return tx.$queryRaw`SELECT 1`;
+    });
+    await expect(killed).rejects.toThrow();
+    await expect(server.ctx.store.transaction((tx) => tx.$queryRaw<{ one: number }[]>`SELECT 1 AS one`)).resolves.toEqual([{ one: 1 }]);
+  });
+});

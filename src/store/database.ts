@@ -109,6 +109,12 @@ async function pgTransaction<T>(pool: pg.Pool, names: (query: { sql: string }) =
     throw err;
   }).finally(() => clearTimeout(timer));
   let broken: Error | undefined;
+  // A connection lost while checked out (a failover, a killed backend) emits 'error' on the client,
+  // which would end the process without a listener; the query in flight fails with it anyway.
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(pgSql(client, names));
@@ -120,7 +126,8 @@ async function pgTransaction<T>(pool: pg.Pool, names: (query: { sql: string }) =
     });
     throw err;
   } finally {
-    // A connection that could not even roll back is closed instead of going back to the pool.
+    client.removeListener('error', onError);
+    // A connection that failed or could not even roll back is closed instead of going back to the pool.
     client.release(broken);
   }
 }
