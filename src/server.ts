@@ -20,7 +20,7 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   // In a cluster the start-up writes below can only run once this node is Active (see src/ha/cluster-server.ts).
   const cluster = ClusterRuntime.detect(config, logger);
   const prepared = await cluster?.untilFirstActive(clock);
-  const store = prepared?.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const store = prepared?.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
   const ctx = prepared?.ctx ?? (await createContext(config, store, logger, clock));
   const bootstrap = await ctx.users.ensureBootstrapAdmin(config.adminPassword);
   if (bootstrap.generatedPassword) {

@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBeUndefined();
     expect(config.kek).toHaveLength(32);
     expect(loadConfig({ SLM_DATA_DIR: dir }).kek).toEqual(config.kek);
+    expect(config.dbPoolSize).toBe(10);
+    expect(loadConfig({ SLM_DATA_DIR: dir, SLM_DB_POOL_SIZE: '4' }).dbPoolSize).toBe(4);
   });
 
   test.each([
@@ -24,6 +26,7 @@ describe('loadConfig', () => {
     ['SLM_ADMIN_PASSWORD', 'short'],
     ['SLM_UPSTREAM_URL', 'not a url'],
     ['SLM_DUAL_STACK', 'maybe'],
+    ['SLM_DB_POOL_SIZE', '0'],
   ])('When %s is %s, then loading fails naming the variable', (name, value) => {
     expect(() => loadConfig({ SLM_DATA_DIR: dataDir(), [name]: value })).toThrow(new RegExp(name));
   });

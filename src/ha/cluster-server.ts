@@ -90,7 +90,7 @@ export class ClusterRuntime {
   private async readOnlyView(clock?: Clock) {
     for (let attempt = 0; ; attempt++) {
       try {
-        const store = await openStore({ databaseUrl: this.config.databaseUrl, dataDir: this.config.dataDir, migrate: false });
+        const store = await openStore({ databaseUrl: this.config.databaseUrl, dataDir: this.config.dataDir, poolSize: this.config.dbPoolSize, migrate: false });
         try {
           const ctx = await createContext(this.config, store, this.logger, clock, this.node);
           const name = (await ctx.settings.get<string>(HOST_COMMON_NAME_KEY)) ?? this.config.initialHostCommonName;
