@@ -35,7 +35,9 @@ function toAppError(err: HttpishError, req: Request): AppError {
 export function errorHandler(logger: Logger) {
   return (err: HttpishError, req: Request, res: Response, _next: NextFunction) => {
     const appError = toAppError(err, req);
-    if (appError.status >= 500) logger.error({ err, reqId: req.id }, 'request failed');
+    // Deliberate 5xx answers (a Standby's NOT_ACTIVE_NODE, an unreachable upstream) are not faults of ours;
+    // only unexpected errors get the error level and a stack.
+    if (!(err instanceof AppError) || appError.code === 'INTERNAL_ERROR') logger.error({ err, reqId: req.id }, 'request failed');
     const retryAfter = appError.details?.retryAfterSeconds;
     if (typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
     if (req.path === OAUTH_TOKEN_PATH) {
