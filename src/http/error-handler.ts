@@ -37,7 +37,7 @@ export function errorHandler(logger: Logger) {
     const appError = toAppError(err, req);
     // Deliberate 5xx answers (a Standby's NOT_ACTIVE_NODE, an unreachable upstream) are not faults of ours;
     // only unexpected errors get the error level and a stack.
-    if (!(err instanceof AppError) || appError.code === 'INTERNAL_ERROR') logger.error({ err, reqId: req.id }, 'request failed');
+    if (appError.status >= 500 && (!(err instanceof AppError) || appError.code === 'INTERNAL_ERROR')) logger.error({ err, reqId: req.id }, 'request failed');
     const retryAfter = appError.details?.retryAfterSeconds;
     if (typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
     if (req.path === OAUTH_TOKEN_PATH) {
