@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import helmet from 'helmet';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from 'pino';
@@ -13,6 +13,18 @@ import type { HaView } from './cluster-node';
 export const NOT_ACTIVE_RETRY_AFTER_SECONDS = 1;
 
 /**
+ * A request reaching a Standby through the VIP came on a connection opened while this node was
+ * Active: the VIP has just been let go and the peer takes it within about a second (the engine's
+ * switchover). Such a product is told to reconnect at once (Retry-After: 0, connection closed) and
+ * paces itself on the refused connections until the peer binds; a whole second's hint there was
+ * measured as 1 s added to every planned switchover gap.
+ */
+function retryAfterFor(req: Request, vip: string | undefined): number {
+  const local = req.socket.localAddress?.replace(/^::ffff:/, '');
+  return vip !== undefined && local === vip ? 0 : NOT_ACTIVE_RETRY_AFTER_SECONDS;
+}
+
+/**
  * What a Standby serves on its own address: health, role, HA status and system information.
  * Everything else is 503 NOT_ACTIVE_NODE naming the VIP, before any parsing or validation, so a
  * product gets the same answer whatever it sent.
@@ -24,13 +36,12 @@ export function createStandbyApp(deps: { jwt: JwtService; ha: HaView; logger: Lo
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use((req, _res, next) => {
+  app.use((req, res, next) => {
     if (STANDBY_PATHS.has(req.path) && req.method === 'GET') return next();
     const vip = deps.ha.vipAddress();
-    next(new AppError('NOT_ACTIVE_NODE', 503, `this node is the standby of a cluster: use the VIP ${vip}`, {
-      retryAfterSeconds: NOT_ACTIVE_RETRY_AFTER_SECONDS,
-      vip,
-    }));
+    const retryAfterSeconds = retryAfterFor(req, vip);
+    if (retryAfterSeconds === 0) res.set('Connection', 'close');
+    next(new AppError('NOT_ACTIVE_NODE', 503, `this node is the standby of a cluster: use the VIP ${vip}`, { retryAfterSeconds, vip }));
   });
   app.use(
     OpenApiValidator.middleware({
