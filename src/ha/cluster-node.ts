@@ -9,6 +9,8 @@ import type { VipDriver } from './vip';
 
 export type NodeRole = Role | 'standalone';
 
+const PROMOTION_RECHECK_MS = 50;
+
 export type HaNodeView = {
   name: string;
   role: 'Active' | 'Standby';
@@ -203,6 +205,9 @@ export class ClusterNode implements HaView {
       else if (!this.vip.held()) await this.takeVip();
     } else {
       await this.stepDown(`monitor goal ${mine?.goalState ?? 'unknown'}, in recovery ${inRecovery ?? 'unknown'}`);
+      // The monitor's notification of a promotion can come before the keeper makes PostgreSQL writable
+      // (measured 60 ms); looking again shortly beats waiting for the next poll (up to tickMs).
+      if (mine && ACTIVE_GOAL_STATES.has(mine.goalState) && inRecovery === true) setTimeout(() => void this.tick(), PROMOTION_RECHECK_MS).unref();
     }
   }
 
