@@ -1,5 +1,5 @@
 import type { Clock } from '../app-context';
-import type { Db } from '../store/database';
+import { isUniqueViolation, type Db } from '../store/database';
 import type { EventLog } from '../events/event-log';
 import { conflict, notFound } from '../errors';
 import {
@@ -29,7 +29,6 @@ export type AccountRequest = { name: string; description?: string; contactEmail?
 export type ResolvedAccount = { accountId: string; accountName: string; accountStatus: AccountStatus; smartAccount: string | null };
 export type ResolvedVirtualAccount = ResolvedAccount & { virtualAccountId: string; virtualAccountName: string };
 
-export const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 const presentAccount = (a: AccountRow) => ({
   id: a.id,

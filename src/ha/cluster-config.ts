@@ -36,7 +36,6 @@ const clusterSchema = z.object({
   services: z.enum(['running', 'stopped']),
 });
 
-export type ClusterNodeAddress = z.infer<typeof nodeSchema>;
 export type ClusterConfig = z.infer<typeof clusterSchema> & { failoverProfile: FailoverProfile };
 /** What the primary hands to the secondary at provisioning: everything but the node-local parts. */
 export type ClusterDescription = Omit<ClusterConfig, 'localNode' | 'pg' | 'services' | 'monitor'> & { monitorUri: string; database: string };

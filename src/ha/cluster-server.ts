@@ -1,4 +1,5 @@
 import http, { type RequestListener } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config';
 import { openStore, type Store } from '../store/database';
@@ -12,7 +13,6 @@ import { HaFiles } from './cluster-config';
 import { ClusterNode, type HaView } from './cluster-node';
 import { createStandbyApp } from './standby-app';
 import { NoVip, vipDriver } from './vip';
-import { sleep } from './engine';
 
 /**
  * The server's cluster mode, in two phases. Until this node is first Active it serves only the

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, appendFileSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, appendFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { AppError } from '../errors';
 
@@ -225,8 +226,3 @@ export function postgresIds(): [number, number] {
   return ids;
 }
 
-export function ownedByPostgres(dir: string): boolean {
-  return process.getuid?.() !== 0 || statSync(dir).uid === postgresIds()[0];
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,8 @@ import {
   HaFiles, newClusterKey, PRIMARY_NODE, SECONDARY_NODE, peerOf,
   type ClusterConfig, type ClusterDescription, type VipDriverName,
 } from './cluster-config';
-import { engineInstalled, failoverProfileSql, PgAutoctl, postmasterPid, sleep, type FailoverProfile } from './engine';
+import { engineInstalled, failoverProfileSql, PgAutoctl, postmasterPid, type FailoverProfile } from './engine';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ACTIVE_GOAL_STATES } from './cluster-state';
 import { MonitorClient, nodePgUri, PgLink, type MonitorNode } from './monitor';
 import { signedRequest } from './heartbeat';

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, KeyObject, randomUUID } from 'node:c
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { signJws, verifyServerResponse } from '../transport/jws';
 import { createCsr, generateProductKey, type ProductKeyType } from './csr';
 
@@ -70,7 +71,6 @@ export class TransportError extends Error {
 const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 250, maxDelayMs: 8_000, timeoutMs: 10_000 };
 const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'SOCKET_TIMEOUT']);
 const STATE_FILE = 'state.json';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class ProductSimulator {
   private key: KeyObject;

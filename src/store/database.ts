@@ -11,6 +11,9 @@ import { pgRunner, pgliteRunner } from './sql-runner';
 
 export type Db = PrismaClient;
 
+/** A Prisma unique-constraint violation (P2002): the caller turns it into its own 409. */
+export const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
+
 /**
  * Raw SQL, called like Prisma's (`tx.$queryRaw\`...\`` or with a Prisma.Sql). A Prisma client or
  * transaction client is one; so is the client Store.transaction hands out.

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../app-context';
-import type { Db } from '../store/database';
 import type { JwtService } from '../auth/jwt-service';
 import type { EventLog } from '../events/event-log';
-import { type AccountService, isUniqueViolation } from '../accounts/account-service';
+import type { AccountService } from '../accounts/account-service';
+import { isUniqueViolation, type Db } from '../store/database';
 import { hashSecret, verifySecret } from '../auth/password';
 import { AppError, conflict } from '../errors';
 import type { ApiClientClaims } from './api-client-auth';

@@ -14,8 +14,6 @@ import { decodeJws, type DecodedJws } from './jws';
  */
 
 export const MESSAGE_TYPES = ['register', 'renew', 'authorize', 'deregister'] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
-
 const udiPart = z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 visible ASCII characters without spaces');
 const text = (max: number) => z.string().min(1).max(max);
 const csr = z.string().min(1).max(16_384);
@@ -52,7 +50,6 @@ const claimsSchema = z.discriminatedUnion('typ', [registerClaims, renewClaims, a
 export type RegisterClaims = z.infer<typeof registerClaims>;
 export type RenewClaims = z.infer<typeof renewClaims>;
 export type AuthorizeClaims = z.infer<typeof authorizeClaims>;
-export type DeregisterClaims = z.infer<typeof deregisterClaims>;
 export type MessageClaims = z.infer<typeof claimsSchema>;
 export type Entitlement = AuthorizeClaims['entitlements'][number];
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../store/database';
+import { isUniqueViolation, type Db } from '../store/database';
 import { AppError, conflict, notFound, unauthorized } from '../errors';
 import { hashSecret, verifySecret } from '../auth/password';
 import type { JwtService } from '../auth/jwt-service';
@@ -55,7 +55,7 @@ export class UserService {
       await this.events.record({ actor, action: 'user.create', objectType: 'user', objectId: user.username, outcome: 'success', details: { role: input.role } });
       return presentUser(user);
     } catch (err) {
-      if ((err as { code?: string }).code === 'P2002') throw conflict('USER_EXISTS', `user ${input.username} already exists`);
+      if (isUniqueViolation(err)) throw conflict('USER_EXISTS', `user ${input.username} already exists`);
       throw err;
     }
   }

@@ -4,7 +4,8 @@ import https from 'node:https';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/paths';
 import { HaFiles } from '../../src/ha/cluster-config';
-import { PgAutoctl, postgresIds, postmasterPid, sleep, PG_BIN } from '../../src/ha/engine';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PgAutoctl, postgresIds, postmasterPid, PG_BIN } from '../../src/ha/engine';
 import { asPostgres, freePort } from '../support/postgres';
 
 const ENTRY = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'index.js');
