@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/config';
 import type { Store } from './store/database';
+import type { Clock } from './clock';
 import { KeyVault } from './pki/key-vault';
 import { PkiService } from './pki/pki-service';
 import { JwtService } from './auth/jwt-service';
@@ -18,8 +19,6 @@ import { ProductService } from './products/product-service';
 import { StandaloneHa, type HaView } from './ha/cluster-node';
 import { SyncService } from './sync/sync-service';
 import { SyncScheduler } from './sync/sync-scheduler';
-
-export type Clock = () => Date;
 
 /** Every service of the server, built once from config and store: the composition root. */
 export type AppContext = Awaited<ReturnType<typeof createContext>>;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type CommonOpts, action, apiFor, output, withApiOptions } from '../cli/admin-commands';
+import { type CommonOpts, action, apiFor, output, withApiOptions } from '../cli/command-kit';
 
 type Account = { name: string; status: string; smartAccount: string | null; createdAt: string; approvedAt: string | null };
 

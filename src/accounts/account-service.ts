@@ -1,4 +1,4 @@
-import type { Clock } from '../app-context';
+import type { Clock } from '../clock';
 import { isUniqueViolation, type Db } from '../store/database';
 import type { EventLog } from '../events/event-log';
 import { conflict, notFound } from '../errors';

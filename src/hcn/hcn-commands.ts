@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, apiFor, output, withApiOptions, type CommonOpts } from '../cli/admin-commands';
+import { action, apiFor, output, withApiOptions, type CommonOpts } from '../cli/command-kit';
 
 type HostCommonNameView = {
   name: string;

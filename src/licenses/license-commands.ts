@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { action, apiFor, output, withApiOptions, type CommonOpts } from '../cli/admin-commands';
+import { action, apiFor, output, withApiOptions, type CommonOpts } from '../cli/command-kit';
 import { ApiError } from '../cli/api-client';
 import type { EntitlementFault } from './entitlement-file';
 import { faultLines } from './json-lines';

@@ -1,4 +1,4 @@
-import type { Clock } from '../app-context';
+import type { Clock } from '../clock';
 import type { Db, SqlTx } from '../store/database';
 import { Prisma } from '../generated/prisma/client';
 import type { EventLog } from '../events/event-log';

@@ -1,4 +1,4 @@
-import type { Clock } from '../app-context';
+import type { Clock } from '../clock';
 import type { Db } from '../store/database';
 import type { EventLog } from '../events/event-log';
 import type { AccountService } from '../accounts/account-service';

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { action, apiFor, output, withApiOptions, type CommonOpts } from '../cli/admin-commands';
+import { action, apiFor, output, withApiOptions, type CommonOpts } from '../cli/command-kit';
 import { ApiError } from '../cli/api-client';
 import type { SyncResult } from './sync-service';
 import { ReferenceUpstream } from './reference-upstream';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../app-context';
+import type { Clock } from '../clock';
 import type { SettingsStore } from '../config/settings-store';
 import { SYNC_LAST_SUCCESS_KEY } from '../licenses/license-service';
 import type { SyncService } from './sync-service';

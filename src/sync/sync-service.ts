@@ -1,7 +1,7 @@
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Clock } from '../app-context';
+import type { Clock } from '../clock';
 import type { Db } from '../store/database';
 import type { Prisma } from '../generated/prisma/client';
 import type { EventLog } from '../events/event-log';

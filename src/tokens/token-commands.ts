@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { type CommonOpts, action, apiFor, output, withApiOptions } from '../cli/admin-commands';
+import { type CommonOpts, action, apiFor, output, withApiOptions } from '../cli/command-kit';
 import { accountPath } from '../accounts/account-commands';
 
 type Token = { id: string; description: string; status: string; uses: number; maxUses: number; expiresAt: string; exportControlled: boolean; token: string };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../app-context';
+import type { Clock } from '../clock';
 import type { Db, SqlTx } from '../store/database';
 import type { JwtService } from '../auth/jwt-service';
 import type { EventLog } from '../events/event-log';

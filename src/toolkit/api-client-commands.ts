@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type CommonOpts, action, apiFor, output, withApiOptions } from '../cli/admin-commands';
+import { type CommonOpts, action, apiFor, output, withApiOptions } from '../cli/command-kit';
 import { accountPath } from '../accounts/account-commands';
 
 type ApiClient = { clientId: string; name: string; accountName: string; createdAt: string; clientSecret?: string };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../app-context';
+import type { Clock } from '../clock';
 import type { JwtService } from '../auth/jwt-service';
 import type { EventLog } from '../events/event-log';
 import type { AccountService } from '../accounts/account-service';

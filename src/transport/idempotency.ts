@@ -1,6 +1,6 @@
 import { Prisma } from '../generated/prisma/client';
 import type { Db, SqlTx } from '../store/database';
-import type { Clock } from '../app-context';
+import type { Clock } from '../clock';
 
 export type StoredAnswer = { requestHash: string; httpStatus: number; body: unknown };
 type Tx = SqlTx;

@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Clock } from '../app-context';
+import type { Clock } from '../clock';
 import type { SqlTx, Store } from '../store/database';
 import type { PkiService } from '../pki/pki-service';
 import { HOST_COMMON_NAME_KEY, SYNC_REQUIRED_KEY } from '../hcn/host-common-name';
@@ -16,7 +16,7 @@ import { assertRegistered, deregister, lockInstance, lockInstanceStatement, rele
 
 type Tx = SqlTx;
 export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
-/** Engineer B's license accounting, asked inside our transaction after the new usage is written. */
+/** The licenses module's accounting, asked inside our transaction after the new usage is written. */
 export type ComplianceSource = {
   complianceForTags(tx: Tx, virtualAccountId: string, tags: string[], now: Date): Promise<Map<string, EntitlementStatus>>;
 };

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/config/logger';
 import { startServer, type RunningServer } from '../../src/server';
-import type { Clock } from '../../src/app-context';
+import type { Clock } from '../../src/clock';
 import { createTestDatabase } from './postgres';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
