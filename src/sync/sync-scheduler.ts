@@ -38,8 +38,9 @@ export class SyncScheduler {
     private readonly logger: Logger,
     private readonly opts: { intervalSeconds: number; retryBaseSeconds?: number },
   ) {
-    // A sync an admin ran (or a response file) counts as the last success: the next run moves with it.
-    sync.onApplied(() => this.replan());
+    // A sync an admin ran (or a response file) is the last success: the next run moves with it. A newly
+    // installed upstream key ends the backoff of syncs that failed for want of it.
+    sync.onChange(() => this.replan());
   }
 
   get enabled(): boolean {

@@ -64,7 +64,7 @@ export class SyncService {
   private inFlight?: Promise<SyncResult>;
   private progress?: SyncProgress;
   private readonly upstream?: UpstreamClient;
-  private readonly appliedListeners: (() => void)[] = [];
+  private readonly changeListeners: (() => void)[] = [];
   /** The vendor key every response must be signed with. */
   readonly upstreamKey: UpstreamKey;
 
@@ -77,7 +77,7 @@ export class SyncService {
     private readonly clock: Clock,
     opts: SyncOptions,
   ) {
-    this.upstreamKey = new UpstreamKey(db, settings, events, clock);
+    this.upstreamKey = new UpstreamKey(db, settings, events, clock, () => this.changed());
     if (opts.upstreamUrl) this.upstream = new UpstreamClient({ ...opts, url: opts.upstreamUrl, ca: opts.upstreamCa }, clock);
   }
 
@@ -85,9 +85,13 @@ export class SyncService {
     return this.upstream !== undefined;
   }
 
-  /** Called after every applied response (the scheduler plans its next run from it). */
-  onApplied(listener: () => void): void {
-    this.appliedListeners.push(listener);
+  /** Called after a response was applied or the upstream key installed (the scheduler plans its next run again). */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(): void {
+    this.changeListeners.forEach((listener) => listener());
   }
 
   /** A new request document, recorded in sync_run so that only its answer can be applied. */
@@ -195,7 +199,7 @@ export class SyncService {
     }
     if (result.summary) {
       result.summary.syncRequired = await this.hcn.isSyncRequired();
-      this.appliedListeners.forEach((listener) => listener());
+      this.changed();
     }
     return result;
   }

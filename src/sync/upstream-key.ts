@@ -29,6 +29,7 @@ export class UpstreamKey {
     private readonly settings: SettingsStore,
     private readonly events: EventLog,
     private readonly clock: Clock,
+    private readonly onInstalled: () => void,
   ) {}
 
   async install(actor: string, pem: string): Promise<UpstreamKeyInfo> {
@@ -46,6 +47,7 @@ export class UpstreamKey {
       const { pem: _pem, ...details } = info;
       await this.events.record({ actor, action: 'sync.upstream-key.install', objectType: 'sync', objectId: info.fingerprintSha256, outcome: 'success', details }, tx);
     });
+    this.onInstalled();
     return info;
   }
 
