@@ -89,9 +89,9 @@ export function verifySignedResponse(body: unknown, key: KeyObject): unknown {
     throw unsigned();
   }
   if (header.typ !== SIGNED_RESPONSE_TYP) throw badSignature(`the header typ is not ${SIGNED_RESPONSE_TYP}`);
+  if (header.kid !== undefined && header.kid !== keyFingerprint(key)) throw badSignature('it names another key (kid): was the vendor key replaced? install the new one');
   const alg = algorithmOf(key);
   if (header.alg !== alg) throw badSignature(`the installed key verifies ${alg} only`);
-  if (header.kid !== undefined && header.kid !== keyFingerprint(key)) throw badSignature('it names another key (kid): was the vendor key replaced? install the new one');
   let ok = false;
   try {
     ok = verify(HASH[alg], Buffer.from(`${protectedSegment}.${payload}`), keyInput(key), Buffer.from(signature, 'base64url'));

@@ -23,7 +23,8 @@ type Outcome = { ok: true; body: unknown } | { ok: false; retryable: boolean; er
 
 // A response document for 10,000 accounts fits well below this; more is not a sync response.
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
-const TLS_FAILURE = /CERT|SSL|TLS|EPROTO/;
+// OpenSSL's verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED...) and Node's TLS ones.
+const TLS_FAILURE = /CERT|SSL|TLS|EPROTO|UNABLE_TO_|SELF_SIGNED|HOSTNAME/;
 
 /** Credentials in the upstream URL must not leak into status answers or logs. */
 export function redactUrl(url: string): string {
