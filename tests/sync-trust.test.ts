@@ -46,6 +46,20 @@ describe('Synchronization trusts only the vendor: https, no redirects, signed re
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** `slm sync` with stderr a terminal or not; what it printed and what went to stderr. */
+  const slmSyncWithStderr = async (tty: boolean) => {
+    const written: string[] = [];
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
+    const wasTty = process.stderr.isTTY;
+    process.stderr.isTTY = tty;
+    try {
+      return { printed: await cli.slm('sync', ...cli.adminOptions(s.server)), stderr: written.join('') };
+    } finally {
+      process.stderr.isTTY = wasTty;
+      write.mockRestore();
+    }
+  };
+
   /** Nothing of a refused answer may show: no license line, the account still requested, no smart account. */
   const expectNothingApplied = async () => {
     expect(await s.licenseLines('ACME')).toEqual([]);
@@ -138,33 +152,17 @@ describe('Synchronization trusts only the vendor: https, no redirects, signed re
 
   test('When the upstream fails twice, then slm sync on a terminal shows each failed attempt and the wait, and the sync succeeds', async () => {
     upstream.failNext = 2;
-    const written: string[] = [];
-    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
-    const wasTty = process.stderr.isTTY;
-    process.stderr.isTTY = true;
-    try {
-      expect(await cli.slm('sync', ...cli.adminOptions(s.server))).toMatch(/Accounts approved\s+ACME/);
-    } finally {
-      process.stderr.isTTY = wasTty;
-      write.mockRestore();
-    }
-    expect(written.join('')).toMatch(/attempt 1 of 4 failed \(SYNC_UPSTREAM_ERROR: the upstream answered HTTP 503\); next attempt in \d s/);
-    expect(written.join('')).toMatch(/attempt 2 of 4 failed/);
+    const { printed, stderr } = await slmSyncWithStderr(true);
+    expect(printed).toMatch(/Accounts approved\s+ACME/);
+    expect(stderr).toMatch(/attempt 1 of 4 failed \(SYNC_UPSTREAM_ERROR: the upstream answered HTTP 503\); next attempt in \d s/);
+    expect(stderr).toMatch(/attempt 2 of 4 failed/);
     expect(await cli.slm('sync', ...cli.adminOptions(s.server))).toMatch(/Sync required\s+no$/m);
   });
 
   test('When slm sync output is piped, then it prints no progress even while retrying', async () => {
     upstream.failNext = 1;
-    const written: string[] = [];
-    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
-    const wasTty = process.stderr.isTTY;
-    process.stderr.isTTY = false;
-    try {
-      expect(await cli.slm('sync', ...cli.adminOptions(s.server))).toMatch(/Outcome\s+applied/);
-    } finally {
-      process.stderr.isTTY = wasTty;
-      write.mockRestore();
-    }
-    expect(written.join('')).not.toMatch(/sync:/);
+    const { printed, stderr } = await slmSyncWithStderr(false);
+    expect(printed).toMatch(/Outcome\s+applied/);
+    expect(stderr).toBe('');
   });
 });

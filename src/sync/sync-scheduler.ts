@@ -87,6 +87,7 @@ export class SyncScheduler {
     const now = this.clock();
     this.due = nextRunAt(now, this.opts.intervalSeconds, last ? new Date(last) : undefined, this.failures, this.opts.retryBaseSeconds ?? 60);
     const wait = this.due.getTime() - now.getTime();
+    clearTimeout(this.timer); // a re-plan may have overtaken this one while it read the settings: one timer only
     this.timer = setTimeout(() => {
       if (wait > MAX_TIMER_MS) return void this.plan().catch((err) => this.logger.error({ err }, 'sync scheduler: cannot plan the next sync'));
       this.running = this.runOnce(signal);
