@@ -41,7 +41,7 @@ export async function createContext(config: Config, store: Store, logger: Logger
     store, clock, pki, tokens, licenses, events, idempotency, clockSkewSeconds: config.clockSkewSeconds,
   });
   const products = new ProductService(db, accounts, events, clock);
-  const sync = new SyncService(db, settings, hcn, pki, events, clock, { upstreamUrl: config.upstreamUrl, logger });
+  const sync = new SyncService(db, settings, hcn, pki, events, clock, { upstreamUrl: config.upstreamUrl, upstreamCa: config.upstreamCa, logger });
   const syncScheduler = new SyncScheduler(sync, settings, clock, logger, { intervalSeconds: config.syncIntervalSeconds });
   return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
 }

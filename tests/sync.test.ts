@@ -10,6 +10,7 @@ import { ReferenceUpstream, type Purchases } from '../src/sync/reference-upstrea
 import { SyncService } from '../src/sync/sync-service';
 import { freePort } from './support/postgres';
 import { startTestServer, type TestServer } from './support/test-server';
+import { syncServer, upstreamEnv } from './support/sync-server';
 import { callAs } from './support/tls-client';
 import { inProcessCli } from './support/in-process-cli';
 import { TRANSPORT_PATH } from './transport-helpers';
@@ -24,22 +25,6 @@ const purchases = (ucm: number): Purchases => ({
   ],
 });
 
-/** A test server plus helpers that call its admin API as the admin (identity checked against the current Host Common Name). */
-async function syncServer(env: Record<string, string>) {
-  const server = await startTestServer({ env: { SLM_SYNC_INTERVAL_SECONDS: '0', ...env } });
-  const admin = await server.login();
-  const state = { hcn: '127.0.0.1' };
-  const api = (method: string, route: string, body?: unknown, token = admin) => callAs(server, state.hcn, method, route, { token, body });
-  const must = async (method: string, route: string, body?: unknown) => {
-    const res = await api(method, route, body);
-    if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body;
-  };
-  const licenseLines = (account: string) =>
-    server.ctx.db.license.findMany({ where: { virtualAccount: { account: { name: account } } }, orderBy: [{ source: 'asc' }, { virtualAccount: { name: 'asc' } }, { tag: 'asc' }], select: { tag: true, quantity: true, source: true, virtualAccount: { select: { name: true } } } });
-  return { server, admin, state, api, must, licenseLines };
-}
-
 describe('Network synchronization against the reference upstream', () => {
   let upstream: ReferenceUpstream;
   let served: { url: string; close(): Promise<void> };
@@ -48,7 +33,7 @@ describe('Network synchronization against the reference upstream', () => {
   beforeAll(async () => {
     upstream = new ReferenceUpstream(purchases(100));
     served = await upstream.listen(await freePort());
-    s = await syncServer({ SLM_UPSTREAM_URL: served.url });
+    s = await syncServer(upstreamEnv(upstream, served.url), upstream);
     await s.must('POST', '/api/v1/accounts', { name: 'ACME' });
     await s.must('POST', '/api/v1/accounts', { name: 'BETA' });
     await s.must('POST', '/api/v1/accounts/BETA/approve', {});
@@ -119,10 +104,10 @@ describe('Network synchronization against the reference upstream', () => {
     const closedPort = await freePort();
     const { db, settings, hcn, pki, events, clock } = s.server.ctx;
     const unreachable = new SyncService(db, settings, hcn, pki, events, clock, {
-      upstreamUrl: `http://127.0.0.1:${closedPort}/sync`, logger: createLogger('silent'), attempts: 3, backoffMs: 20,
+      upstreamUrl: `https://127.0.0.1:${closedPort}/sync`, logger: createLogger('silent'), attempts: 3, backoffMs: 20,
     });
     const linesBefore = await s.licenseLines('ACME');
-    await expect(unreachable.runNetworkSync('admin')).rejects.toMatchObject({ code: 'SYNC_UPSTREAM_UNREACHABLE', status: 502 });
+    await expect(unreachable.runNetworkSync('admin')).rejects.toMatchObject({ code: 'SYNC_UPSTREAM_UNREACHABLE', status: 502, message: expect.stringMatching(/ECONNREFUSED\); 3 attempts made$/) });
     const status = (await s.api('GET', '/api/v1/sync/status')).body;
     expect(status.lastError.error).toMatch(/^SYNC_UPSTREAM_UNREACHABLE: /);
     expect(await s.licenseLines('ACME')).toEqual(linesBefore);
@@ -166,7 +151,7 @@ describe('Network synchronization against the reference upstream', () => {
   });
 
   test('When a response answers no request of this server, then it is refused with 409 SYNC_UNKNOWN_REQUEST', async () => {
-    const res = await s.api('POST', '/api/v1/sync/response-file', { formatVersion: 1, requestId: randomUUID(), respondedAt: new Date().toISOString(), accounts: [] });
+    const res = await s.api('POST', '/api/v1/sync/response-file', upstream.sign({ formatVersion: 1, requestId: randomUUID(), respondedAt: new Date().toISOString(), accounts: [] }));
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('SYNC_UNKNOWN_REQUEST');
   });
@@ -174,15 +159,15 @@ describe('Network synchronization against the reference upstream', () => {
   type Doc = Record<string, any>;
   const withAccounts = (accounts: unknown[]) => (doc: Doc) => ({ ...doc, accounts });
   test.each([
-    ['misses requestId', 'VALIDATION_FAILED', ({ requestId: _omit, ...doc }: Doc) => doc],
-    ['has a negative quantity', 'VALIDATION_FAILED', withAccounts([{ name: 'ACME', smartAccount: 'a', approved: true, virtualAccounts: [{ name: 'Default', licenses: [line(UCM, -1)] }] }])],
+    ['misses requestId', 'SYNC_RESPONSE_INVALID', ({ requestId: _omit, ...doc }: Doc) => doc],
+    ['has a negative quantity', 'SYNC_RESPONSE_INVALID', withAccounts([{ name: 'ACME', smartAccount: 'a', approved: true, virtualAccounts: [{ name: 'Default', licenses: [line(UCM, -1)] }] }])],
     ['has a term ending before it starts', 'SYNC_RESPONSE_INVALID', withAccounts([{ name: 'ACME', smartAccount: 'a', approved: true, virtualAccounts: [{ name: 'Default', licenses: [line(UCM, 1, { startsAt: '2027-01-01T00:00:00Z', endsAt: '2026-01-01T00:00:00Z' })] }] }])],
     ['names an account twice', 'SYNC_RESPONSE_INVALID', withAccounts([{ name: 'ACME', smartAccount: 'a', approved: true, virtualAccounts: [] }, { name: 'ACME', smartAccount: 'a', approved: true, virtualAccounts: [] }])],
     ['carries a CA certificate of another key', 'SYNC_RESPONSE_INVALID', (doc: Doc) => ({ ...doc, caCertificate: certificateOfAnotherKey() })],
-  ])('When a response %s, then it is refused with 400 %s and nothing changes', async (_label, code, spoil) => {
+  ])('When a signed response %s, then it is refused with 400 %s and nothing changes', async (_label, code, spoil) => {
     const request = await s.must('POST', '/api/v1/sync/request-file');
     const before = await s.licenseLines('ACME');
-    const res = await s.api('POST', '/api/v1/sync/response-file', spoil(upstream.answer(request)));
+    const res = await s.api('POST', '/api/v1/sync/response-file', upstream.sign(spoil(upstream.answerDocument(request))));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe(code);
     expect(await s.licenseLines('ACME')).toEqual(before);
@@ -211,6 +196,7 @@ describe('Manual synchronization through request and response files (slm CLI)', 
   const slm = cli.slm;
   const admin = () => cli.adminOptions(s.server);
   const file = (name: string) => path.join(dir, name);
+  const keys = () => ['--keys', file('keys')];
 
   beforeAll(async () => {
     s = await syncServer({});
@@ -230,12 +216,18 @@ describe('Manual synchronization through request and response files (slm CLI)', 
     expect((await s.api('GET', '/api/v1/sync/status')).body).toMatchObject({ mode: 'MANUAL', upstreamUrl: null, nextRunAt: null });
   });
 
-  test('When the admin exports a request, the upstream answers it and the admin imports the answer, then the purchases are applied; importing again changes nothing', async () => {
+  test('When the admin exports a request, the upstream answers it and the admin imports the answer, then it is applied only once the vendor key is installed; importing again changes nothing', async () => {
     expect(await slm('sync', 'export', file('request.json'), ...admin())).toContain(file('request.json'));
     const request = JSON.parse(readFileSync(file('request.json'), 'utf8'));
     expect(request).toMatchObject({ formatVersion: 1, mode: 'MANUAL', server: { hostCommonName: '127.0.0.1' }, accounts: [{ name: 'ACME', status: 'REQUESTED' }] });
 
-    expect(await slm('upstream', 'answer', '--purchases', file('purchases.json'), file('request.json'), file('response.json'))).toContain(request.requestId);
+    expect(await slm('upstream', 'answer', '--purchases', file('purchases.json'), ...keys(), file('request.json'), file('response.json'))).toContain(request.requestId);
+    await expect(slm('sync', 'import', file('response.json'), ...admin())).rejects.toThrow('exit 1');
+    expect(cli.printed()).toMatch(/^SYNC_UPSTREAM_KEY_MISSING: /);
+    expect(await s.licenseLines('ACME')).toEqual([]);
+
+    expect(await slm('upstream-key', 'install', file('keys/signing-key.pub.pem'), ...admin())).toMatch(/Installed\s+ES256 key [0-9a-f]{64}/);
+    expect(await slm('upstream-key', 'show', ...admin())).toMatch(/Installed\s+\S+ by admin/);
     const imported = await slm('sync', 'import', file('response.json'), ...admin());
     expect(imported).toMatch(/Accounts approved\s+ACME/);
     expect(imported).toMatch(/License lines\s+ACME\/Default: 1, ACME\/Labs: 1/);
@@ -250,8 +242,8 @@ describe('Manual synchronization through request and response files (slm CLI)', 
   test('When a response to an older request arrives after a newer one was applied, then it is refused with SYNC_RESPONSE_STALE', async () => {
     await slm('sync', 'export', file('old.json'), ...admin());
     await slm('sync', 'export', file('new.json'), ...admin());
-    await slm('upstream', 'answer', '--purchases', file('purchases.json'), file('old.json'), file('old-answer.json'));
-    await slm('upstream', 'answer', '--purchases', file('purchases.json'), file('new.json'), file('new-answer.json'));
+    await slm('upstream', 'answer', '--purchases', file('purchases.json'), ...keys(), file('old.json'), file('old-answer.json'));
+    await slm('upstream', 'answer', '--purchases', file('purchases.json'), ...keys(), file('new.json'), file('new-answer.json'));
     await slm('sync', 'import', file('new-answer.json'), ...admin());
     await expect(slm('sync', 'import', file('old-answer.json'), ...admin())).rejects.toThrow('exit 1');
     expect(cli.printed()).toMatch(/^SYNC_RESPONSE_STALE: /);
@@ -295,7 +287,7 @@ describe('Host Common Name change, products and synchronization (end to end)', (
   beforeAll(async () => {
     upstream = new ReferenceUpstream(purchases(10));
     served = await upstream.listen(await freePort());
-    s = await syncServer({ SLM_UPSTREAM_URL: served.url });
+    s = await syncServer(upstreamEnv(upstream, served.url), upstream);
     await s.must('POST', '/api/v1/accounts', { name: 'ACME' });
     await s.must('POST', '/api/v1/sync');
     idToken = (await s.must('POST', '/api/v1/accounts/ACME/virtual-accounts/Default/tokens', { description: 'cucm', expiresInDays: 30, maxUses: 10 })).token;
@@ -316,11 +308,11 @@ describe('Host Common Name change, products and synchronization (end to end)', (
     await expect(product().register(idToken)).rejects.toMatchObject({ status: 409, code: 'SYNC_REQUIRED' });
 
     const early = await s.must('POST', '/api/v1/sync/response-file', upstream.answer(earlyRequest));
-    expect(early.summary.syncRequiredCleared).toBe(false);
+    expect(early.summary).toMatchObject({ syncRequiredCleared: false, syncRequired: true });
     await expect(product().register(idToken)).rejects.toMatchObject({ code: 'SYNC_REQUIRED' });
 
     const synced = await s.must('POST', '/api/v1/sync');
-    expect(synced.summary.syncRequiredCleared).toBe(true);
+    expect(synced.summary).toMatchObject({ syncRequiredCleared: true, syncRequired: false });
     expect((upstream.received.at(-1) as { server: { hostCommonName: string } }).server.hostCommonName).toBe('slm.sync.test');
     expect((await s.must('GET', '/api/v1/settings/host-common-name')).syncRequired).toBe(false);
 
@@ -346,15 +338,21 @@ describe('Scheduled network synchronization', () => {
   beforeAll(async () => {
     upstream = new ReferenceUpstream(purchases(1));
     served = await upstream.listen(await freePort());
-    server = await startTestServer({ env: { SLM_UPSTREAM_URL: served.url, SLM_SYNC_INTERVAL_SECONDS: '3600' } });
+    server = await startTestServer({ env: { ...upstreamEnv(upstream, served.url), SLM_SYNC_INTERVAL_SECONDS: '3600' } });
   });
   afterAll(async () => {
     await server?.close();
     await served?.close();
   });
 
-  test('When a stand-alone server with an upstream starts and never synchronized, then it syncs at once and plans the next run one interval later', async () => {
+  test('When a stand-alone server with an upstream starts without the vendor key, then it sends nothing; once the key is installed it syncs at once and plans the next run one interval later', async () => {
     const admin = await server.login();
+    await new Promise((r) => setTimeout(r, 500));
+    const before = (await callAs(server, '127.0.0.1', 'GET', '/api/v1/sync/status', { token: admin })).body;
+    expect(before.lastError?.error ?? '').not.toMatch(/SYNC_UPSTREAM_UNREACHABLE/);
+    expect(upstream.received).toHaveLength(0);
+    const installed = await callAs(server, '127.0.0.1', 'PUT', '/api/v1/sync/upstream-key', { token: admin, body: { pem: upstream.signingPublicKeyPem } });
+    expect(installed.status).toBe(200);
     let status: Record<string, any> = {};
     for (let i = 0; i < 40 && !status.lastSuccess; i++) {
       await new Promise((r) => setTimeout(r, 250));
@@ -366,6 +364,22 @@ describe('Scheduled network synchronization', () => {
     expect(next).toBeGreaterThan(3_590_000);
     expect(next).toBeLessThan(3_610_000);
     expect(server.ctx.syncScheduler.started).toBe(true);
+  });
+
+  test('When an admin runs a sync between scheduled runs, then the next run moves to one interval after it', async () => {
+    const admin = await server.login();
+    const status = async () => (await callAs(server, '127.0.0.1', 'GET', '/api/v1/sync/status', { token: admin })).body;
+    const earlier = await status();
+    await new Promise((r) => setTimeout(r, 1100));
+    const synced = await callAs(server, '127.0.0.1', 'POST', '/api/v1/sync', { token: admin });
+    expect(synced.status).toBe(200);
+    let now = await status();
+    for (let i = 0; i < 20 && now.nextRunAt === earlier.nextRunAt; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await status();
+    }
+    expect(Date.parse(now.nextRunAt)).toBeGreaterThan(Date.parse(earlier.nextRunAt));
+    expect(Date.parse(now.nextRunAt) - Date.parse(synced.body.appliedAt)).toBe(3_600_000);
     await server.ctx.syncScheduler.stop();
     expect(server.ctx.syncScheduler.nextRunAt()).toBeNull();
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from './config';
@@ -25,9 +25,24 @@ describe('loadConfig', () => {
     ['SLM_LOG_LEVEL', 'loud'],
     ['SLM_ADMIN_PASSWORD', 'short'],
     ['SLM_UPSTREAM_URL', 'not a url'],
+    ['SLM_UPSTREAM_URL', 'http://upstream.example/sync'],
+    ['SLM_UPSTREAM_CA', '/nonexistent/ca.pem'],
     ['SLM_DUAL_STACK', 'maybe'],
     ['SLM_DB_POOL_SIZE', '0'],
   ])('When %s is %s, then loading fails naming the variable', (name, value) => {
     expect(() => loadConfig({ SLM_DATA_DIR: dataDir(), [name]: value })).toThrow(new RegExp(name));
+  });
+});
+
+describe('Upstream trust settings', () => {
+  test('When SLM_UPSTREAM_URL is plain http, then the configuration is refused at start naming the variable and https', () => {
+    expect(() => loadConfig({ SLM_DATA_DIR: dataDir(), SLM_UPSTREAM_URL: 'http://127.0.0.1:20080/sync' })).toThrow(/SLM_UPSTREAM_URL: must be an https:\/\/ URL/);
+  });
+
+  test('When SLM_UPSTREAM_CA names a file that is not a certificate, then the configuration is refused naming the variable', () => {
+    const dir = dataDir();
+    const file = path.join(dir, 'ca.pem');
+    writeFileSync(file, 'not a certificate');
+    expect(() => loadConfig({ SLM_DATA_DIR: dir, SLM_UPSTREAM_URL: 'https://upstream.example/sync', SLM_UPSTREAM_CA: file })).toThrow(/SLM_UPSTREAM_CA: .*not a readable PEM certificate/);
   });
 });

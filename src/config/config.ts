@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -29,7 +29,9 @@ const envSchema = z.object({
   SLM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_TRANSPORT_RATE_LIMIT: z.coerce.number().int().min(1).default(12000),
   SLM_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  SLM_UPSTREAM_URL: z.url().optional(),
+  // https only: the request carries accounts, e-mails and usage, and the answer changes licenses.
+  SLM_UPSTREAM_URL: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).optional(),
+  SLM_UPSTREAM_CA: z.string().min(1).optional(),
   SLM_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(86400),
   SLM_DUAL_STACK: bool.default(false),
   SLM_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
@@ -57,6 +59,8 @@ export type Config = {
   /** PostgreSQL connections of this server (Prisma and the raw hot path share them). */
   dbPoolSize: number;
   upstreamUrl?: string;
+  /** PEM CA certificate(s) the upstream's TLS certificate must chain to (SLM_UPSTREAM_CA); unset: system trust store. */
+  upstreamCa?: string;
   syncIntervalSeconds: number;
   dualStack: boolean;
   shutdownGraceSeconds: number;
@@ -97,11 +101,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     transportRateLimit: e.SLM_TRANSPORT_RATE_LIMIT,
     dbPoolSize: e.SLM_DB_POOL_SIZE,
     upstreamUrl: e.SLM_UPSTREAM_URL,
+    upstreamCa: e.SLM_UPSTREAM_CA === undefined ? undefined : readCaFile('SLM_UPSTREAM_CA', e.SLM_UPSTREAM_CA),
     syncIntervalSeconds: e.SLM_SYNC_INTERVAL_SECONDS,
     dualStack: e.SLM_DUAL_STACK,
     shutdownGraceSeconds: e.SLM_SHUTDOWN_GRACE_SECONDS,
     validateResponses: e.SLM_VALIDATE_RESPONSES,
   };
+}
+
+function readCaFile(variable: string, file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+    new X509Certificate(pem);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not a readable PEM certificate';
+    throw new ConfigError(`Invalid configuration:\n  ${variable}: ${file}: ${why}`);
+  }
+  return pem;
 }
 
 // The KEK never goes into the database: a copy of the database alone must not reveal private keys.

@@ -5,6 +5,7 @@ import { createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import type { Db } from '../store/database';
 import { KeyVault } from './key-vault';
 import { DnAttribute, generateEcKeyPair, issueCertificate } from './x509';
+import { isResponseSigningCertificate, responseSigningEkuExtension } from './response-signing';
 
 const DAY_MS = 86_400_000;
 export const CA_NAME: DnAttribute[] = [
@@ -50,14 +51,24 @@ export class PkiService {
     });
   }
 
-  /** Signs product-protocol responses; its chain goes into the JWS `x5c` header. */
+  /**
+   * Signs product-protocol responses; its chain goes into the JWS `x5c` header. Its certificate
+   * carries RESPONSE_SIGNING_EKU, which products require; one stored by an older version without
+   * it is replaced once (compare-and-set, so two nodes starting at once agree on one).
+   */
   async responseSigner(): Promise<Credential> {
     const ca = await this.ca();
-    return this.ensure('response-signing', () =>
+    const issue = () =>
       this.issueLeaf(ca, [{ shortName: 'CN', value: 'slm-onprem response signing' }], 5 * 365, [
         { name: 'keyUsage', digitalSignature: true, critical: true },
-      ]),
-    );
+        responseSigningEkuExtension(),
+      ]);
+    const current = await this.ensure('response-signing', issue);
+    if (isResponseSigningCertificate(new X509Certificate(current.certPem))) return current;
+    const { privateKey, certPem } = issue();
+    await this.db.keyMaterial.updateMany({ where: { name: 'response-signing', certPem: current.certPem }, data: { certPem, keyEncrypted: this.vault.seal(privateKey) } });
+    this.cache.delete('response-signing');
+    return this.ensure('response-signing', issue);
   }
 
   /** Signs the server's own JWTs (admin sessions, registration tokens, API access tokens). */

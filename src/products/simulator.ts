@@ -1,9 +1,10 @@
-import { createPrivateKey, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, randomUUID, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { signJws, verifyServerResponse } from '../transport/jws';
+import { ResponseVerificationError, signJws, verifyServerResponse } from '../transport/jws';
+import { isResponseSigningCertificate } from '../pki/response-signing';
 import { createCsr, generateProductKey, type ProductKeyType } from './csr';
 
 /**
@@ -16,6 +17,8 @@ import { createCsr, generateProductKey, type ProductKeyType } from './csr';
  * refuses answers not issued by it; without it, it trusts on first use the CA at the end of the
  * answer's x5c chain, and checks that `caChain` names the same CA. Afterwards only the stored CA
  * is trusted. The same CA is used to verify the server's TLS certificate (the server issues both).
+ * An answer counts only when the certificate that signed it has the response-signing purpose
+ * (RESPONSE_SIGNING_EKU): a chain to the CA alone would also admit another product's ID certificate.
  */
 
 export type Udi = { pid: string; sn: string };
@@ -202,7 +205,7 @@ export class ProductSimulator {
       let waitMs = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
       try {
         const answer = await this.post(body);
-        if (answer.status === 200 && typeof answer.json.response === 'string') return this.verify(answer.json.response, message);
+        if (answer.status === 200 && typeof answer.json.response === 'string') return this.verifyAnswer(answer.json.response, message);
         const error = (answer.json.error ?? {}) as { code?: string; message?: string };
         lastError = new TransportError(answer.status, error.code ?? 'HTTP_ERROR', error.message ?? `HTTP ${answer.status}`, answer.retryAfter);
         if (answer.status !== 503 && answer.status !== 429) throw lastError;
@@ -216,9 +219,14 @@ export class ProductSimulator {
     }
   }
 
-  private verify(response: string, message: string): Record<string, unknown> {
+  /** The claims of a server answer to `message`, or an error when the answer is not the server's. */
+  verifyAnswer(response: string, message: string): Record<string, unknown> {
     const trusted = this.state.caChain?.at(-1) ?? this.state.trustedCaPem ?? trustOnFirstUse(response);
     const claims = verifyServerResponse(response, trusted, this.clock());
+    // The CA also issues every product's ID certificate: only the response-signing purpose marks the server.
+    if (!isResponseSigningCertificate(new X509Certificate(Buffer.from(x5c(response)[0], 'base64')))) {
+      throw new ResponseVerificationError('server response is not signed by a response-signing certificate');
+    }
     const sent = JSON.parse(Buffer.from(message.split('.')[1], 'base64url').toString('utf8')) as { jti: string };
     if (claims.requestJti !== sent.jti) throw new Error(`server answered jti ${String(claims.requestJti)} instead of ${sent.jti}`);
     const chain = claims.caChain as string[] | undefined;
@@ -273,10 +281,14 @@ export class ProductSimulator {
   }
 }
 
-function trustOnFirstUse(response: string): string {
+const x5c = (response: string): string[] => {
   const header = JSON.parse(Buffer.from(response.split('.')[0], 'base64url').toString('utf8')) as { x5c?: string[] };
-  const top = header.x5c?.at(-1);
-  if (!top) throw new Error('server answer has no x5c chain');
+  if (!header.x5c?.length) throw new ResponseVerificationError('server answer has no x5c chain');
+  return header.x5c;
+};
+
+function trustOnFirstUse(response: string): string {
+  const top = x5c(response).at(-1)!;
   return `-----BEGIN CERTIFICATE-----\n${top.replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
 }
 

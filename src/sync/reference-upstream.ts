@@ -1,24 +1,26 @@
 /**
  * TEST AND DEMO FIXTURE: a reference upstream that plays the vendor cloud from a JSON purchases
  * file. It is not a vendor implementation and holds no real data: it answers sync requests with
- * the purchases it was given, approves the account names it is told to, and signs the server's
- * CA certificate with a throwaway CA of its own. Used by the tests (as a library), by
- * `slm upstream` (HTTP, network sync demos) and `slm upstream answer` (manual round trip).
+ * the purchases it was given, approves the account names it is told to, signs the server's CA
+ * certificate with a throwaway CA of its own and signs every answer with its own response key.
+ * Used by the tests (as a library), by `slm upstream` (HTTPS, network sync demos) and
+ * `slm upstream answer` (manual round trip).
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { NAME_PATTERN } from '../accounts/account-rules';
-import { generateEcKeyPair, issueCertificate, type DnAttribute } from '../pki/x509';
+import { issueCertificate } from '../pki/x509';
+import { signResponse, type SignedResponse } from './signed-response';
 import { SYNC_FORMAT_VERSION, syncLicenseLineSchema, syncRequestSchema, type SyncResponse } from './sync-format';
+import { generateUpstreamKeys, issueTlsCertificate, loadOrCreateUpstreamKeys, signingPublicKeyPem, UPSTREAM_CA, type UpstreamKeys } from './reference-upstream-keys';
 
 const DAY_MS = 86_400_000;
-const UPSTREAM_CA: DnAttribute[] = [
-  { shortName: 'O', value: 'Reference Upstream (test fixture)' },
-  { shortName: 'CN', value: 'Reference Upstream Root CA' },
-];
+
+/** What a test makes the next HTTP answer be instead of the signed response (a redirect, an unsigned body...). */
+export type OverrideAnswer = (request: unknown) => { status: number; headers?: Record<string, string>; body: unknown };
 
 const purchasesSchema = z
   .object({
@@ -42,14 +44,28 @@ export type Purchases = z.input<typeof purchasesSchema>;
 
 export class ReferenceUpstream {
   private purchases!: z.output<typeof purchasesSchema>;
-  private readonly ca = generateEcKeyPair();
   /** Every request received, newest last (tests look at what the server sent). */
   readonly received: unknown[] = [];
   /** Answers the next N HTTP requests with 503, to exercise the server's retries. */
   failNext = 0;
+  /** Answers the next HTTP request with this instead (then clears itself). */
+  overrideNext?: OverrideAnswer;
 
-  constructor(purchases: Purchases) {
+  constructor(
+    purchases: Purchases,
+    readonly keys: UpstreamKeys = generateUpstreamKeys(),
+  ) {
     this.setPurchases(purchases);
+  }
+
+  /** The CA of its HTTPS certificate (the server's SLM_UPSTREAM_CA). */
+  get caCertificatePem(): string {
+    return this.keys.caCertPem;
+  }
+
+  /** The key its answers are signed with (what the admin installs). */
+  get signingPublicKeyPem(): string {
+    return signingPublicKeyPem(this.keys);
   }
 
   /** What the vendor cloud holds from now on (tests change purchases between syncs). */
@@ -59,15 +75,26 @@ export class ReferenceUpstream {
     this.purchases = parsed.data;
   }
 
-  static fromFile(file: string): ReferenceUpstream {
-    return new ReferenceUpstream(JSON.parse(readFileSync(file, 'utf8')));
+  /** With keys kept in `keyDir` (created on first use), so every run signs with the same key. */
+  static fromFiles(purchasesFile: string, keyDir: string): ReferenceUpstream {
+    return new ReferenceUpstream(JSON.parse(readFileSync(purchasesFile, 'utf8')), loadOrCreateUpstreamKeys(keyDir));
+  }
+
+  /** The signed answer to one request (what goes over the network or into a response file). */
+  answer(body: unknown, now = new Date()): SignedResponse {
+    return this.sign(this.answerDocument(body, now));
+  }
+
+  /** Signs any document with the fixture's response key (tests sign documents they spoiled). */
+  sign(document: unknown): SignedResponse {
+    return signResponse(document, this.keys.signingKey);
   }
 
   /**
-   * The answer to one request: each requested account that a smart account approves (or that is
-   * already linked to it by name) gets that smart account's virtual accounts and license lines.
+   * The answer document to one request: each requested account that a smart account approves (or
+   * that is already linked to it by name) gets that smart account's virtual accounts and license lines.
    */
-  answer(body: unknown, now = new Date()): SyncResponse {
+  answerDocument(body: unknown, now = new Date()): SyncResponse {
     const parsed = syncRequestSchema.safeParse(body);
     if (!parsed.success) throw new Error(`not a sync request: ${describeIssues(parsed.error)}`);
     const request = parsed.data;
@@ -85,9 +112,9 @@ export class ReferenceUpstream {
     };
   }
 
-  /** Serves `answer` over HTTP: POST a request document, get the response document. */
+  /** Serves `answer` over HTTPS: POST a request document, get the signed response. */
   async listen(port: number, host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
-    const server = http.createServer((req, res) => {
+    const server = https.createServer(issueTlsCertificate(this.keys, host), (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
@@ -100,6 +127,12 @@ export class ReferenceUpstream {
         try {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
           this.received.push(body);
+          const override = this.overrideNext;
+          this.overrideNext = undefined;
+          if (override) {
+            const answer = override(body);
+            return res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(JSON.stringify(answer.body));
+          }
           reply(200, this.answer(body));
         } catch (err) {
           reply(400, { error: { code: 'INVALID_REQUEST', message: (err as Error).message.slice(0, 500) } });
@@ -110,7 +143,7 @@ export class ReferenceUpstream {
     const address = server.address() as AddressInfo;
     const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return {
-      url: `http://${hostPart}:${address.port}/sync`,
+      url: `https://${hostPart}:${address.port}/sync`,
       close: () => new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -128,8 +161,8 @@ export class ReferenceUpstream {
       subject,
       issuer: UPSTREAM_CA,
       subjectPublicKey: serverCa.publicKey,
-      issuerKey: this.ca.privateKey,
-      issuerPublicKey: this.ca.publicKey,
+      issuerKey: this.keys.caKey,
+      issuerPublicKey: new X509Certificate(this.keys.caCertPem).publicKey,
       notBefore: new Date(now.getTime() - 60_000),
       notAfter: new Date(now.getTime() + 5 * 365 * DAY_MS),
       extensions: [

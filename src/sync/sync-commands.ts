@@ -1,16 +1,15 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { action, apiFor, output, withApiOptions, type CommonOpts } from '../cli/command-kit';
-import { ApiError } from '../cli/api-client';
-import type { SyncResult } from './sync-service';
-import { ReferenceUpstream } from './reference-upstream';
+import type { ApiClient } from '../cli/api-client';
+import type { SyncProgress, SyncResult } from './sync-service';
+import { readJson, readText } from './sync-commands-io';
+import { registerReferenceUpstreamCommands } from './reference-upstream-commands';
 
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ApiError(400, 'INVALID_FILE', `${file}: ${(err as Error).message}`);
-  }
+function syncRequiredText(s: NonNullable<SyncResult['summary']>): string {
+  if (s.syncRequiredCleared) return 'no (cleared by this sync: products can register again)';
+  if (s.syncRequired) return 'yes: this request predates the Host Common Name change, sync again';
+  return 'no';
 }
 
 function presentResult(opts: CommonOpts, result: SyncResult): void {
@@ -23,17 +22,53 @@ function presentResult(opts: CommonOpts, result: SyncResult): void {
           { field: 'Accounts approved', value: s.accountsApproved.join(', ') || '-' },
           { field: 'License lines', value: s.virtualAccounts.map((v) => `${v.account}/${v.virtualAccount}: ${v.licenseLines}`).join(', ') || '-' },
           { field: 'Signed CA stored', value: s.caCertificateStored ? 'yes' : 'no' },
-          { field: 'Sync required cleared', value: s.syncRequiredCleared ? 'yes' : 'no' },
+          { field: 'Sync required', value: syncRequiredText(s) },
         ]
       : []),
   ]);
 }
 
+/** One line on where a running network sync stands; null before the server reports any. */
+export function describeProgress(p: SyncProgress | null, now: Date): string | null {
+  if (!p) return null;
+  if (!p.nextAttemptAt) return `sync: attempt ${p.attempt} of ${p.attempts}...`;
+  const wait = Math.max(0, Math.round((Date.parse(p.nextAttemptAt) - now.getTime()) / 1000));
+  return `sync: attempt ${p.attempt} of ${p.attempts} failed (${p.lastError}); next attempt in ${wait} s`;
+}
+
+/**
+ * POST /api/v1/sync, which can take a while (retries with backoff): on a terminal the attempts the
+ * server reports in the status are shown on stderr as they change; piped or with --json, nothing.
+ */
+async function syncWithProgress(api: ApiClient, opts: CommonOpts): Promise<SyncResult> {
+  const running = api.call<SyncResult>('POST', '/api/v1/sync');
+  if (opts.json || !process.stderr.isTTY) return running;
+  process.stderr.write('sync: contacting the upstream...\n');
+  let shown: string | undefined;
+  const poll = setInterval(() => {
+    api.call<{ inProgress: SyncProgress | null }>('GET', '/api/v1/sync/status').then(
+      (st) => {
+        const line = describeProgress(st.inProgress, new Date());
+        // The countdown changes every second: a new line only when the attempt or its outcome does.
+        const key = line?.replace(/in \d+ s$/, '');
+        if (line && key !== shown) process.stderr.write(`${line}\n`);
+        shown = key ?? shown;
+      },
+      () => undefined,
+    );
+  }, 1000);
+  try {
+    return await running;
+  } finally {
+    clearInterval(poll);
+  }
+}
+
 export function registerSyncCommands(program: Command): void {
   const sync = program.command('sync').description('synchronize with the vendor cloud: over the network (default) or through files');
 
-  withApiOptions(sync.command('now', { isDefault: true }).description('run a network sync now against the configured upstream')).action(
-    action(async (opts: CommonOpts) => presentResult(opts, await apiFor(opts).call<SyncResult>('POST', '/api/v1/sync'))),
+  withApiOptions(sync.command('now', { isDefault: true }).description('run a network sync now against the configured upstream (attempts shown on a terminal)')).action(
+    action(async (opts: CommonOpts) => presentResult(opts, await syncWithProgress(apiFor(opts), opts))),
   );
 
   withApiOptions(sync.command('status').description('last success, last error, next scheduled run, whether a sync is required')).action(
@@ -41,9 +76,11 @@ export function registerSyncCommands(program: Command): void {
       const st = await apiFor(opts).call<Record<string, any>>('GET', '/api/v1/sync/status');
       output(opts, st, [
         { field: 'Mode', value: st.mode + (st.upstreamUrl ? ` (${st.upstreamUrl})` : '') },
+        { field: 'Upstream key', value: st.upstreamKey ? `${st.upstreamKey.algorithm} ${st.upstreamKey.fingerprintSha256}` : 'none installed (no response can be applied)' },
         { field: 'Sync required', value: st.syncRequired ? 'yes' : 'no' },
         { field: 'Last success', value: st.lastSuccess ? `${st.lastSuccess.at} (${st.lastSuccess.mode})` : 'never' },
         { field: 'Last error', value: st.lastError ? `${st.lastError.at} ${st.lastError.error}` : '-' },
+        { field: 'Running', value: describeProgress(st.inProgress, new Date())?.replace(/^sync: /, '') ?? '-' },
         { field: 'Next run', value: st.nextRunAt ?? '-' },
         { field: 'Pending requests', value: st.pendingRequests },
         { field: 'Signed CA', value: st.signedCaCertificate ? `issuer ${st.signedCaCertificate.issuer}, until ${st.signedCaCertificate.notAfter}` : '-' },
@@ -62,39 +99,33 @@ export function registerSyncCommands(program: Command): void {
   );
 
   withApiOptions(
-    sync.command('import').description('manual sync, step 2: apply the response file from the vendor cloud').argument('<file>', 'response file'),
+    sync.command('import').description('manual sync, step 2: apply the signed response file from the vendor cloud').argument('<file>', 'response file'),
   ).action(
     action(async (file: string, opts: CommonOpts) => presentResult(opts, await apiFor(opts).call<SyncResult>('POST', '/api/v1/sync/response-file', readJson(file)))),
   );
 
-  const upstream = program.command('upstream').description('reference upstream: a TEST/DEMO FIXTURE playing the vendor cloud from a purchases file');
-  upstream
-    .command('serve', { isDefault: true })
-    .description('serve sync requests over HTTP (point SLM_UPSTREAM_URL at the printed URL)')
-    .requiredOption('--purchases <file>', 'purchases file (JSON, see docs/sync.md)')
-    .option('--port <n>', 'port', '20080')
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .action(
-      action(async (opts: { purchases: string; port: string; host: string }) => {
-        const fixture = ReferenceUpstream.fromFile(opts.purchases);
-        const served = await fixture.listen(Number(opts.port), opts.host);
-        console.log(`Reference upstream (test fixture) listening: SLM_UPSTREAM_URL=${served.url}`);
-        const shutdown = () => void served.close().then(() => process.exit(0));
-        process.once('SIGINT', shutdown);
-        process.once('SIGTERM', shutdown);
-      }),
-    );
-  upstream
-    .command('answer')
-    .description('answer a request file with a response file (manual sync round trip)')
-    .requiredOption('--purchases <file>', 'purchases file (JSON, see docs/sync.md)')
-    .argument('<request>', 'request file written by `slm sync export`')
-    .argument('<response>', 'response file to write, for `slm sync import`')
-    .action(
-      action(async (requestFile: string, responseFile: string, opts: { purchases: string }) => {
-        const response = ReferenceUpstream.fromFile(opts.purchases).answer(readJson(requestFile));
-        writeFileSync(responseFile, JSON.stringify(response, null, 2) + '\n');
-        console.log(`Response to request ${response.requestId} written to ${responseFile}`);
-      }),
-    );
+  const key = program.command('upstream-key').description("the vendor's response-signing key: every sync response must verify with it");
+  withApiOptions(
+    key.command('install').description('install (or replace) the vendor key: a PEM public key or certificate').argument('<file>', 'PEM file from the vendor'),
+  ).action(
+    action(async (file: string, opts: CommonOpts) => {
+      const installed = await apiFor(opts).call<Record<string, string>>('PUT', '/api/v1/sync/upstream-key', { pem: readText(file) });
+      output(opts, installed, [
+        { field: 'Installed', value: `${installed.algorithm} key ${installed.fingerprintSha256}` },
+        { field: 'From certificate', value: installed.certificateSubject ?? '-' },
+      ]);
+    }),
+  );
+  withApiOptions(key.command('show').description('the installed vendor key')).action(
+    action(async (opts: CommonOpts) => {
+      const { upstreamKey: k } = await apiFor(opts).call<{ upstreamKey: Record<string, string> | null }>('GET', '/api/v1/sync/status');
+      output(opts, k, [
+        { field: 'Key', value: k ? `${k.algorithm} ${k.fingerprintSha256}` : 'none installed' },
+        { field: 'Installed', value: k ? `${k.installedAt} by ${k.installedBy}` : '-' },
+        { field: 'From certificate', value: k?.certificateSubject ?? '-' },
+      ]);
+    }),
+  );
+
+  registerReferenceUpstreamCommands(program);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { badRequest } from '../errors';
 import { NAME_PATTERN } from '../accounts/account-rules';
 import { TAG_PATTERN } from '../licenses/entitlement-file';
 
@@ -86,3 +87,35 @@ export const syncRequestSchema = z.object({
   server: z.object({ hostCommonName: z.string().min(1), caCertificate: pem }),
   accounts: z.array(z.object({ name, smartAccount: z.string().nullable() }).loose()),
 }).loose();
+
+const printable = (text: string) => text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+
+/**
+ * A response document checked against the schema and its own rules (no account or virtual account
+ * twice, terms that end after they start). Called on verified documents only; paths are still
+ * shown in printable ASCII only and cut short, as they are keys of the document.
+ */
+export function parseResponse(body: unknown): SyncResponse {
+  const parsed = syncResponseSchema.safeParse(body);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.slice(0, 20).map((i) => ({ path: printable(i.path.join('.')), message: printable(i.message) }));
+    throw badRequest('SYNC_RESPONSE_INVALID', `not a valid sync response: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+  }
+  const response = parsed.data;
+  const faults: string[] = [];
+  const accounts = new Set<string>();
+  for (const a of response.accounts) {
+    if (accounts.has(a.name)) faults.push(`account ${a.name} appears twice`);
+    accounts.add(a.name);
+    const vas = new Set<string>();
+    for (const va of a.virtualAccounts) {
+      if (vas.has(va.name)) faults.push(`virtual account ${a.name}/${va.name} appears twice`);
+      vas.add(va.name);
+      for (const l of va.licenses) {
+        if (l.startsAt && l.endsAt && Date.parse(l.endsAt) <= Date.parse(l.startsAt)) faults.push(`${a.name}/${va.name} ${l.tag}: endsAt must be after startsAt`);
+      }
+    }
+  }
+  if (faults.length) throw badRequest('SYNC_RESPONSE_INVALID', `not a valid sync response: ${faults.slice(0, 5).join('; ')}`, { errors: faults.slice(0, 20).map((message) => ({ path: 'accounts', message })) });
+  return response;
+}

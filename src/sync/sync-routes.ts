@@ -19,5 +19,9 @@ export function syncRoutes(ctx: AppContext): Router {
   router.post('/api/v1/sync/response-file', admin, async (req, res) => {
     res.json(await ctx.sync.applyResponse(req.principal!.username, req.body));
   });
+  router.put('/api/v1/sync/upstream-key', admin, async (req, res) => {
+    const key = await ctx.sync.upstreamKey.install(req.principal!.username, (req.body as { pem: string }).pem);
+    res.json({ fingerprintSha256: key.fingerprintSha256, algorithm: key.algorithm, certificateSubject: key.certificateSubject, installedAt: key.installedAt, installedBy: key.installedBy });
+  });
   return router;
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../clock';
 import type { SettingsStore } from '../config/settings-store';
 import { SYNC_LAST_SUCCESS_KEY } from '../licenses/license-service';
 import type { SyncService } from './sync-service';
+import { AppError } from '../errors';
 
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit (~24.8 days): longer waits are re-planned
 export const SCHEDULER_ACTOR = 'system:sync-scheduler';
@@ -36,7 +37,11 @@ export class SyncScheduler {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly opts: { intervalSeconds: number; retryBaseSeconds?: number },
-  ) {}
+  ) {
+    // A sync an admin ran (or a response file) is the last success: the next run moves with it. A newly
+    // installed upstream key ends the backoff of syncs that failed for want of it.
+    sync.onChange(() => this.replan());
+  }
 
   get enabled(): boolean {
     return this.sync.networkConfigured && this.opts.intervalSeconds > 0;
@@ -68,6 +73,13 @@ export class SyncScheduler {
     await this.running;
   }
 
+  private replan(): void {
+    if (!this.started || this.running) return; // a scheduled run plans again when it ends
+    clearTimeout(this.timer);
+    this.failures = 0;
+    this.plan().catch((err) => this.logger.error({ err }, 'sync scheduler: cannot plan the next sync'));
+  }
+
   private async plan(): Promise<void> {
     const signal = this.abort?.signal;
     const last = await this.settings.get<string>(SYNC_LAST_SUCCESS_KEY);
@@ -75,6 +87,7 @@ export class SyncScheduler {
     const now = this.clock();
     this.due = nextRunAt(now, this.opts.intervalSeconds, last ? new Date(last) : undefined, this.failures, this.opts.retryBaseSeconds ?? 60);
     const wait = this.due.getTime() - now.getTime();
+    clearTimeout(this.timer); // a re-plan may have overtaken this one while it read the settings: one timer only
     this.timer = setTimeout(() => {
       if (wait > MAX_TIMER_MS) return void this.plan().catch((err) => this.logger.error({ err }, 'sync scheduler: cannot plan the next sync'));
       this.running = this.runOnce(signal);
@@ -89,7 +102,9 @@ export class SyncScheduler {
       this.logger.info({ requestId: result.requestId }, 'scheduled sync succeeded');
     } catch (err) {
       this.failures++;
-      this.logger.warn({ err, failures: this.failures }, 'scheduled sync failed');
+      // An upstream that is down or refused is expected now and then (warn, no stack); anything else is ours.
+      if (err instanceof AppError && err.status !== 500) this.logger.warn({ code: err.code, error: err.message, failures: this.failures }, 'scheduled sync failed');
+      else this.logger.error({ err, failures: this.failures }, 'scheduled sync failed');
     } finally {
       this.running = undefined;
     }

@@ -1,5 +1,4 @@
 import { randomUUID, X509Certificate } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import type { Db } from '../store/database';
@@ -10,7 +9,10 @@ import type { PkiService } from '../pki/pki-service';
 import { certificateDetails, type HostCommonNameService } from '../hcn/host-common-name';
 import { SYNC_LAST_SUCCESS_KEY } from '../licenses/license-service';
 import { AppError, badRequest } from '../errors';
-import { SYNC_FORMAT_VERSION, syncResponseSchema, type SyncMode, type SyncRequest, type SyncResponse } from './sync-format';
+import { parseResponse, SYNC_FORMAT_VERSION, type SyncMode, type SyncRequest, type SyncResponse } from './sync-format';
+import { verifySignedResponse } from './signed-response';
+import { UpstreamClient, type AttemptProgress } from './upstream-client';
+import { UpstreamKey } from './upstream-key';
 
 /** License lines written by synchronization; a sync replaces these and leaves IMPORT lines alone. */
 export const SYNC_SOURCE = 'SYNC';
@@ -21,6 +23,8 @@ const APPLY_LOCK = 0x51_4e_43; // "SNC"
 type Tx = Prisma.TransactionClient;
 export type SyncOptions = {
   upstreamUrl?: string;
+  /** PEM CA certificate(s) to trust for the upstream's TLS certificate (SLM_UPSTREAM_CA). */
+  upstreamCa?: string;
   logger: Logger;
   /** Network attempts per sync (first try included) and the first backoff delay, doubled each time. */
   attempts?: number;
@@ -39,8 +43,12 @@ export type SyncResult = {
     syncLinesReplaced: number;
     caCertificateStored: boolean;
     syncRequiredCleared: boolean;
+    /** Whether products still cannot register after this apply (a request older than the Host Common Name change). */
+    syncRequired: boolean;
   };
 };
+
+export type SyncProgress = AttemptProgress & { requestId: string; startedAt: string };
 
 const staleResponse = (requestId: string, newer: string) =>
   new AppError('SYNC_RESPONSE_STALE', 409, `response to request ${requestId} is older than the already applied response to request ${newer}: export a new request`, { newerRequestId: newer });
@@ -54,6 +62,11 @@ const staleResponse = (requestId: string, newer: string) =>
  */
 export class SyncService {
   private inFlight?: Promise<SyncResult>;
+  private progress?: SyncProgress;
+  private readonly upstream?: UpstreamClient;
+  private readonly changeListeners: (() => void)[] = [];
+  /** The vendor key every response must be signed with. */
+  readonly upstreamKey: UpstreamKey;
 
   constructor(
     private readonly db: Db,
@@ -62,11 +75,23 @@ export class SyncService {
     private readonly pki: PkiService,
     private readonly events: EventLog,
     private readonly clock: Clock,
-    private readonly opts: SyncOptions,
-  ) {}
+    opts: SyncOptions,
+  ) {
+    this.upstreamKey = new UpstreamKey(db, settings, events, clock, () => this.changed());
+    if (opts.upstreamUrl) this.upstream = new UpstreamClient({ ...opts, url: opts.upstreamUrl, ca: opts.upstreamCa }, clock);
+  }
 
   get networkConfigured(): boolean {
-    return this.opts.upstreamUrl !== undefined;
+    return this.upstream !== undefined;
+  }
+
+  /** Called after a response was applied or the upstream key installed (the scheduler plans its next run again). */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(): void {
+    this.changeListeners.forEach((listener) => listener());
   }
 
   /** A new request document, recorded in sync_run so that only its answer can be applied. */
@@ -120,47 +145,63 @@ export class SyncService {
     };
   }
 
-  /** Applies a response document (from a file, or from the upstream through runNetworkSync). */
+  /** Applies a signed response (a response file): verified with the installed vendor key before anything is read. */
   async applyResponse(actor: string, body: unknown): Promise<SyncResult> {
-    const response = parseResponse(body);
-    const run = await this.db.syncRun.findUnique({ where: { requestId: response.requestId } });
-    if (!run) {
-      throw new AppError('SYNC_UNKNOWN_REQUEST', 409, `this server made no request ${response.requestId}: the response belongs to another server or to a request file that was never exported here`);
-    }
-    try {
-      await this.checkCaCertificate(response.caCertificate);
-      return await this.db.$transaction((tx) => this.applyInTransaction(tx, actor, run.id, response));
-    } catch (err) {
-      await this.recordFailure(run.id, actor, err);
-      throw err;
-    }
+    const response = parseResponse(verifySignedResponse(body, await this.upstreamKey.publicKey()));
+    return this.applyVerified(actor, response);
   }
 
   /** Runs one network sync (one at a time per process: a second caller shares the running one). */
   runNetworkSync(actor: string, signal?: AbortSignal): Promise<SyncResult> {
-    if (!this.opts.upstreamUrl) {
+    if (!this.upstream) {
       return Promise.reject(new AppError('SYNC_NOT_CONFIGURED', 409, 'no upstream URL is configured (SLM_UPSTREAM_URL): synchronize through request and response files'));
     }
-    this.inFlight ??= this.networkSync(this.opts.upstreamUrl, actor, signal).finally(() => (this.inFlight = undefined));
+    this.inFlight ??= this.networkSync(this.upstream, actor, signal).finally(() => {
+      this.inFlight = undefined;
+      this.progress = undefined;
+    });
     return this.inFlight;
   }
 
   async status() {
-    const [lastSuccess, lastError, pending, signedCa] = await Promise.all([
+    const [lastSuccess, lastError, pending, signedCa, upstreamKey] = await Promise.all([
       this.db.syncRun.findFirst({ where: { outcome: 'SUCCESS' }, orderBy: { finishedAt: 'desc' } }),
       this.db.syncRun.findFirst({ where: { outcome: 'FAILURE' }, orderBy: { finishedAt: 'desc' } }),
       this.db.syncRun.count({ where: { outcome: 'PENDING' } }),
       this.settings.get<string>(SIGNED_CA_KEY),
+      this.upstreamKey.info(),
     ]);
     return {
       mode: this.networkConfigured ? ('NETWORK' as const) : ('MANUAL' as const),
-      upstreamUrl: this.opts.upstreamUrl ? redactUrl(this.opts.upstreamUrl) : null,
+      upstreamUrl: this.upstream?.url ?? null,
+      upstreamKey: upstreamKey && { fingerprintSha256: upstreamKey.fingerprintSha256, algorithm: upstreamKey.algorithm, certificateSubject: upstreamKey.certificateSubject, installedAt: upstreamKey.installedAt, installedBy: upstreamKey.installedBy },
+      inProgress: this.progress ?? null,
       syncRequired: await this.hcn.isSyncRequired(),
       lastSuccess: lastSuccess && { at: lastSuccess.finishedAt!.toISOString(), mode: lastSuccess.mode, requestId: lastSuccess.requestId },
       lastError: lastError && { at: lastError.finishedAt!.toISOString(), mode: lastError.mode, requestId: lastError.requestId, error: lastError.error ?? '' },
       pendingRequests: pending,
       signedCaCertificate: signedCa ? { ...certificateDetails(signedCa), pem: signedCa } : null,
     };
+  }
+
+  private async applyVerified(actor: string, response: SyncResponse): Promise<SyncResult> {
+    const run = await this.db.syncRun.findUnique({ where: { requestId: response.requestId } });
+    if (!run) {
+      throw new AppError('SYNC_UNKNOWN_REQUEST', 409, `this server made no request ${response.requestId}: the response belongs to another server or to a request file that was never exported here`);
+    }
+    let result: SyncResult;
+    try {
+      await this.checkCaCertificate(response.caCertificate);
+      result = await this.db.$transaction((tx) => this.applyInTransaction(tx, actor, run.id, response));
+    } catch (err) {
+      await this.recordFailure(run.id, actor, err);
+      throw err;
+    }
+    if (result.summary) {
+      result.summary.syncRequired = await this.hcn.isSyncRequired();
+      this.changed();
+    }
+    return result;
   }
 
   private async applyInTransaction(tx: Tx, actor: string, runId: string, response: SyncResponse): Promise<SyncResult> {
@@ -177,7 +218,7 @@ export class SyncService {
     const locals = await tx.localAccount.findMany({ where: { name: { in: response.accounts.map((a) => a.name) } } });
     const byName = new Map(locals.map((a) => [a.name, a]));
     const summary: NonNullable<SyncResult['summary']> = {
-      accountsApproved: [], accountsUnknown: [], virtualAccounts: [], syncLinesReplaced: 0, caCertificateStored: false, syncRequiredCleared: false,
+      accountsApproved: [], accountsUnknown: [], virtualAccounts: [], syncLinesReplaced: 0, caCertificateStored: false, syncRequiredCleared: false, syncRequired: false,
     };
     for (const entry of response.accounts) {
       const local = byName.get(entry.name);
@@ -255,96 +296,31 @@ export class SyncService {
     }
   }
 
-  private async networkSync(url: string, actor: string, signal?: AbortSignal): Promise<SyncResult> {
+  private async networkSync(upstream: UpstreamClient, actor: string, signal?: AbortSignal): Promise<SyncResult> {
+    // Without a key nothing the upstream says could be verified: send nothing either.
+    const key = await this.upstreamKey.publicKey();
     const request = await this.createRequest(actor, 'NETWORK');
-    let body: unknown;
+    const startedAt = this.clock().toISOString();
+    let response: SyncResponse;
     try {
-      body = await this.exchange(url, request, signal);
+      const body = await upstream.exchange(request, signal, (p) => (this.progress = { ...p, requestId: request.requestId, startedAt }));
+      response = parseResponse(verifySignedResponse(body, key));
+      if (response.requestId !== request.requestId) throw badRequest('SYNC_RESPONSE_INVALID', `the upstream answered another request than ${request.requestId}`);
     } catch (err) {
       const run = await this.db.syncRun.findUniqueOrThrow({ where: { requestId: request.requestId } });
       await this.recordFailure(run.id, actor, err);
-      throw err;
+      throw upstreamFault(err);
     }
     try {
-      return await this.applyResponse(actor, body);
+      return await this.applyVerified(actor, response);
     } catch (err) {
-      // The admin's call was fine: a bad answer is the upstream's fault (502), with the same code.
-      if (err instanceof AppError && err.status === 400) throw new AppError(err.code, 502, `the upstream's answer was refused: ${err.message}`, err.details);
-      throw err;
-    }
-  }
-
-  /** POSTs the request, retrying unreachable/5xx/429 answers with exponential backoff. */
-  private async exchange(url: string, request: SyncRequest, signal?: AbortSignal): Promise<unknown> {
-    const attempts = this.opts.attempts ?? 4;
-    const backoffMs = this.opts.backoffMs ?? 2000;
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.postOnce(url, request, signal);
-      if (outcome.ok) return outcome.body;
-      if (!outcome.retryable || attempt >= attempts || signal?.aborted) throw outcome.error;
-      this.opts.logger.warn({ attempt, err: outcome.error.message }, 'sync: upstream attempt failed, retrying');
-      try {
-        await sleep(backoffMs * 2 ** (attempt - 1), undefined, { signal });
-      } catch {
-        throw outcome.error;
-      }
-    }
-  }
-
-  private async postOnce(url: string, request: SyncRequest, signal?: AbortSignal): Promise<{ ok: true; body: unknown } | { ok: false; retryable: boolean; error: AppError }> {
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 30_000);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(request),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-    } catch (err) {
-      const reason = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-      return { ok: false, retryable: true, error: new AppError('SYNC_UPSTREAM_UNREACHABLE', 502, `cannot reach the upstream ${redactUrl(url)}: ${reason}`) };
-    }
-    const text = await res.text().catch(() => '');
-    if (!res.ok) {
-      const retryable = res.status >= 500 || res.status === 429;
-      return { ok: false, retryable, error: new AppError('SYNC_UPSTREAM_ERROR', 502, `the upstream answered HTTP ${res.status}: ${text.slice(0, 200)}`) };
-    }
-    try {
-      return { ok: true, body: JSON.parse(text) };
-    } catch {
-      return { ok: false, retryable: false, error: new AppError('SYNC_UPSTREAM_ERROR', 502, 'the upstream answer is not JSON') };
+      throw upstreamFault(err);
     }
   }
 }
 
-function parseResponse(body: unknown): SyncResponse {
-  const parsed = syncResponseSchema.safeParse(body);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
-    throw badRequest('SYNC_RESPONSE_INVALID', `not a valid sync response: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
-  }
-  const response = parsed.data;
-  const faults: string[] = [];
-  const accounts = new Set<string>();
-  for (const a of response.accounts) {
-    if (accounts.has(a.name)) faults.push(`account ${a.name} appears twice`);
-    accounts.add(a.name);
-    const vas = new Set<string>();
-    for (const va of a.virtualAccounts) {
-      if (vas.has(va.name)) faults.push(`virtual account ${a.name}/${va.name} appears twice`);
-      vas.add(va.name);
-      for (const l of va.licenses) {
-        if (l.startsAt && l.endsAt && Date.parse(l.endsAt) <= Date.parse(l.startsAt)) faults.push(`${a.name}/${va.name} ${l.tag}: endsAt must be after startsAt`);
-      }
-    }
-  }
-  if (faults.length) throw badRequest('SYNC_RESPONSE_INVALID', `not a valid sync response: ${faults.slice(0, 5).join('; ')}`, { errors: faults.slice(0, 20).map((message) => ({ path: 'accounts', message })) });
-  return response;
-}
-
-/** Credentials in the upstream URL must not leak into status answers or logs. */
-function redactUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.origin}${u.pathname}`;
+/** The admin's call was fine: a refused answer is the upstream's fault (502), with the same code. */
+function upstreamFault(err: unknown): unknown {
+  if (err instanceof AppError && err.status === 400) return new AppError(err.code, 502, `the upstream's answer was refused: ${err.message}`, err.details);
+  return err;
 }
