@@ -7,6 +7,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import type { AppContext } from '../app-context';
 import { PROJECT_ROOT } from '../config/paths';
 import { errorHandler, TRANSPORT_PATHS } from './error-handler';
+import { rejectNulBytes } from './hostile-input';
 import { AppError } from '../errors';
 import { userRoutes } from '../users/user-routes';
 import { authLimitRoutes } from '../auth/auth-limit-routes';
@@ -56,6 +57,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(helmet());
   app.use(express.json({ limit: ctx.config.bodyLimit }));
   app.use(express.urlencoded({ extended: false, limit: ctx.config.bodyLimit }));
+  app.use(rejectNulBytes);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
