@@ -8,6 +8,7 @@ import jwt from 'jsonwebtoken';
 import { startTestServer, type TestServer } from './support/test-server';
 import { transportFixtures, postMessage } from './transport-helpers';
 import { signJws } from '../src/transport/jws';
+import { KeyVault } from '../src/pki/key-vault';
 import { spawnServer } from './support/spawn-server';
 import { createTestDatabase } from './support/postgres';
 import { inProcessCli } from './support/in-process-cli';
@@ -175,6 +176,27 @@ describe('Security hardening (issue 9)', () => {
       // The address is over its failed-login limit after the tests above: log in past the HTTP limiter.
       admin = (await server.ctx.users.login('admin', password, 'test')).token;
       expect((await server.http().get('/api/v1/auth/session').set(bearer())).body.role).toBe('admin');
+    });
+
+    test('When `slm admin rotate-kek` runs on the node, then every stored private key opens with the new key-encryption key only', async () => {
+      const kekFile = path.join(server.dataDir, 'kek');
+      const before = readFileSync(kekFile, 'utf8').trim();
+      const saved = { ...process.env };
+      Object.assign(process.env, { DATABASE_URL: server.ctx.config.databaseUrl, SLM_DATA_DIR: server.dataDir, SLM_LOG_LEVEL: 'silent' });
+      delete process.env.SLM_KEK;
+      try {
+        expect(await cli.slm('admin', 'rotate-kek')).toMatch(/Re-encrypted [1-9]\d* private keys/);
+      } finally {
+        process.env = saved;
+      }
+      const after = readFileSync(kekFile, 'utf8').trim();
+      expect(after).not.toBe(before);
+      expect(statSync(kekFile).mode & 0o777).toBe(0o600);
+      const rows = await server.ctx.db.keyMaterial.findMany();
+      for (const row of rows) {
+        expect(() => new KeyVault(Buffer.from(after, 'base64')).open(row.keyEncrypted)).not.toThrow();
+        expect(() => new KeyVault(Buffer.from(before, 'base64')).open(row.keyEncrypted)).toThrow(/key-encryption key/);
+      }
     });
   });
 });

@@ -5,6 +5,7 @@ import { openStore, type Db } from '../store/database';
 import { hashSecret } from '../auth/password';
 import { EventLog } from '../events/event-log';
 import { BOOTSTRAP_ADMIN } from './user-service';
+import { offlineAdminGroup } from '../cli/command-kit';
 
 /**
  * Gives `username` an admin role and a new password, creating the user when it is missing, and ends
@@ -27,8 +28,7 @@ async function readStdin(): Promise<string> {
 }
 
 export function registerUserRecoveryCommands(program: Command): void {
-  const admin = program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description('offline administration on the node (opens the store directly)');
-  admin
+  offlineAdminGroup(program)
     .command('reset-password')
     .description('set a new password for an admin user (created or promoted if needed) and end its sessions; run on the node, with the same SLM_DATA_DIR / DATABASE_URL as the server')
     .argument('[username]', 'user to recover', BOOTSTRAP_ADMIN)
