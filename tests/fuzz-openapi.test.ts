@@ -1,4 +1,4 @@
-import { startTestServer, type TestServer } from './support/test-server';
+import { startTestServer, ADMIN_PASSWORD, type TestServer } from './support/test-server';
 import { licenseFixtures } from './support/license-fixtures';
 import { fillPath, listOperations, rawClient, resolve, sample, type Known, type Operation, type RawRequest, type Schema } from './support/openapi-operations';
 
@@ -125,7 +125,7 @@ describe('Fuzzing every operation of openapi.yaml (issue 9, "keep it closed")', 
     try {
       for (const op of operations) {
         // A fresh session per operation: the fuzzer may log itself out or change its own role.
-        const session = (await server.ctx.users.login('admin', 'admin-password-for-tests', 'fuzzer')).token;
+        const session = (await server.ctx.users.login('admin', ADMIN_PASSWORD, 'fuzzer')).token;
         const auth = { authorization: `Bearer ${op.security.includes('apiAccessToken') ? apiToken : session}` };
         const queue = caseList(op, known, auth);
         requests += queue.length;
