@@ -9,8 +9,9 @@ import type { ProductSimulator } from '../src/products/simulator';
  *   401  refused as unauthenticated     403  refused as not allowed
  *   DENY refused (401 or 403)           BAD  refused as a bad message (any 4xx: the transport's JWS is the credential)
  *   ANY  public operation whose credentials are in the body (any answer but 5xx)
- * Operations missing from the table get the expectation their security scheme and method imply
- * (session: GET for operators, the rest for admins; apiAccessToken: the account's own clients).
+ * Operations missing from the table get the expectation their security schemes and method imply
+ * (session: GET for operators, the rest for admins; apiAccessToken: the account's own clients;
+ * public with a body: credentials in the body, ANY).
  */
 const CALLERS = ['none', 'operator', 'admin', 'clientOwn', 'clientOther', 'product'] as const;
 type Caller = (typeof CALLERS)[number];
@@ -71,9 +72,10 @@ const TABLE: Record<string, Expect[]> = {
 const RUN_LAST = new Set(['deactivateAccount', 'setHostCommonName', 'removeProductInstance', 'deleteUser']);
 
 function derived(op: Operation): Expect[] {
-  if (op.security.length === 0) return PUBLIC;
-  if (op.security.includes('apiAccessToken')) return TOOLKIT;
-  return op.method === 'GET' ? OPERATOR : ADMIN;
+  if (op.security.length === 0) return op.body ? ['ANY', 'ANY', 'ANY', 'ANY', 'ANY', 'ANY'] : PUBLIC;
+  const session = op.security.includes('session');
+  const client = op.security.includes('apiAccessToken');
+  return [401, session ? (op.method === 'GET' ? 'OK' : 403) : 401, session ? 'OK' : 401, client ? 'OK' : 401, client ? 'DENY' : 401, 401];
 }
 
 function matches(expected: Expect, status: number): boolean {
