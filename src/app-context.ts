@@ -7,12 +7,15 @@ import { PkiService } from './pki/pki-service';
 import { JwtService } from './auth/jwt-service';
 import { EventLog } from './events/event-log';
 import { UserService } from './users/user-service';
+import { SessionService } from './auth/session-service';
+import { FailureSampler } from './auth/failure-sampler';
 import { SettingsStore } from './config/settings-store';
 import { HostCommonNameService } from './hcn/host-common-name';
 import { LicenseService } from './licenses/license-service';
 import { AccountService } from './accounts/account-service';
 import { TokenService } from './tokens/token-service';
 import { ApiClientService } from './toolkit/api-client-service';
+import { apiClientGuards } from './toolkit/api-client-auth';
 import { TransportService } from './transport/transport-service';
 import { IdempotencyStore } from './transport/idempotency';
 import { ProductService } from './products/product-service';
@@ -30,12 +33,15 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const jwt = new JwtService(jwtKey.key, jwtKey.publicKey);
   const events = new EventLog(db);
   const settings = new SettingsStore(db);
-  const users = new UserService(db, jwt, events, config.sessionTtlSeconds);
+  // System time, not `clock`: a session row must expire with its JWT, whose exp jsonwebtoken checks against system time.
+  const sessions = new SessionService(db, jwt, () => new Date(), config.sessionTtlSeconds);
+  const users = new UserService(db, sessions, events, new FailureSampler());
   const hcn = new HostCommonNameService(settings, db, pki, events, clock, { dualStack: config.dualStack, certsDir: config.certsDir, logger });
   const licenses = new LicenseService(db, events, settings, clock, store.sql);
   const accounts = new AccountService(db, events, clock);
   const tokens = new TokenService(db, jwt, accounts, events, clock);
   const apiClients = new ApiClientService(db, jwt, accounts, events, clock, config.accessTokenTtlSeconds, store.sql);
+  const apiGuards = apiClientGuards({ jwt, sessions, lookup: (clientId) => apiClients.lookup(clientId) });
   const idempotency = new IdempotencyStore(db, clock);
   const transport = new TransportService({
     store, clock, pki, tokens, licenses, events, idempotency, clockSkewSeconds: config.clockSkewSeconds,
@@ -43,5 +49,5 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const products = new ProductService(db, accounts, events, clock);
   const sync = new SyncService(db, settings, hcn, pki, events, clock, { upstreamUrl: config.upstreamUrl, upstreamCa: config.upstreamCa, logger });
   const syncScheduler = new SyncScheduler(sync, settings, clock, logger, { intervalSeconds: config.syncIntervalSeconds });
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
+  return { config, store, db, logger, clock, pki, jwt, events, settings, sessions, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, apiGuards, idempotency, transport, products, ha };
 }

@@ -5,9 +5,9 @@ import { requestActor } from '../toolkit/api-client-auth';
 
 export function accountRoutes(ctx: AppContext): Router {
   const router = Router();
-  const operator = requireRole(ctx.jwt, 'operator');
-  const admin = requireRole(ctx.jwt, 'admin');
-  const { clientOrSession } = ctx.apiClients.guards;
+  const operator = requireRole(ctx.sessions, 'operator');
+  const admin = requireRole(ctx.sessions, 'admin');
+  const { clientOrSession } = ctx.apiGuards;
 
   router.get('/api/v1/accounts', operator, async (_req, res) => {
     res.json({ accounts: await ctx.accounts.list() });

@@ -26,6 +26,9 @@ const envSchema = z.object({
   SLM_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 5mb').default('1mb'),
   SLM_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   SLM_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  SLM_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
+  SLM_OAUTH_MAX_FAILURES: z.coerce.number().int().min(1).default(20),
+  SLM_OAUTH_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_TRANSPORT_RATE_LIMIT: z.coerce.number().int().min(1).default(12000),
   SLM_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
@@ -35,7 +38,15 @@ const envSchema = z.object({
   SLM_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(86400),
   SLM_DUAL_STACK: bool.default(false),
   SLM_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
+  SLM_HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
+  SLM_HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  SLM_HTTP_KEEP_ALIVE_SECONDS: z.coerce.number().int().min(1).max(3600).default(65),
+  SLM_HTTP_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  SLM_HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(4096),
   SLM_VALIDATE_RESPONSES: bool.default(false),
+}).refine((e) => e.SLM_HTTP_HEADERS_TIMEOUT_SECONDS <= e.SLM_HTTP_REQUEST_TIMEOUT_SECONDS, {
+  path: ['SLM_HTTP_HEADERS_TIMEOUT_SECONDS'],
+  message: 'must not exceed SLM_HTTP_REQUEST_TIMEOUT_SECONDS',
 });
 
 export type Config = {
@@ -53,6 +64,11 @@ export type Config = {
   bodyLimit: string;
   loginMaxFailures: number;
   loginWindowSeconds: number;
+  /** Failed logins per client address across all usernames per window. */
+  loginMaxFailuresPerAddress: number;
+  /** Failed OAuth token requests per client address per window. */
+  oauthMaxFailures: number;
+  oauthWindowSeconds: number;
   clockSkewSeconds: number;
   /** Transport messages accepted per source address per minute. */
   transportRateLimit: number;
@@ -64,8 +80,23 @@ export type Config = {
   syncIntervalSeconds: number;
   dualStack: boolean;
   shutdownGraceSeconds: number;
+  /** HTTPS listener limits: see HttpsListeners and docs/security.md. */
+  http: HttpLimits;
   /** Tests turn this on: a response that does not match openapi.yaml becomes a 500. */
   validateResponses: boolean;
+};
+
+export type HttpLimits = {
+  /** TLS handshake plus request headers must arrive within this. */
+  headersTimeoutSeconds: number;
+  /** A whole request (headers and body) must arrive within this. */
+  requestTimeoutSeconds: number;
+  /** An idle kept-alive connection between requests is closed after this. */
+  keepAliveSeconds: number;
+  /** A connection with no traffic at all (no request, no response bytes) is closed after this. */
+  idleTimeoutSeconds: number;
+  /** Open connections per listener; more are refused at accept. */
+  maxConnections: number;
 };
 
 export class ConfigError extends Error {
@@ -97,6 +128,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.SLM_BODY_LIMIT,
     loginMaxFailures: e.SLM_LOGIN_MAX_FAILURES,
     loginWindowSeconds: e.SLM_LOGIN_WINDOW_SECONDS,
+    loginMaxFailuresPerAddress: e.SLM_LOGIN_MAX_FAILURES_PER_ADDRESS,
+    oauthMaxFailures: e.SLM_OAUTH_MAX_FAILURES,
+    oauthWindowSeconds: e.SLM_OAUTH_WINDOW_SECONDS,
     clockSkewSeconds: e.SLM_CLOCK_SKEW_SECONDS,
     transportRateLimit: e.SLM_TRANSPORT_RATE_LIMIT,
     dbPoolSize: e.SLM_DB_POOL_SIZE,
@@ -105,6 +139,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncIntervalSeconds: e.SLM_SYNC_INTERVAL_SECONDS,
     dualStack: e.SLM_DUAL_STACK,
     shutdownGraceSeconds: e.SLM_SHUTDOWN_GRACE_SECONDS,
+    http: {
+      headersTimeoutSeconds: e.SLM_HTTP_HEADERS_TIMEOUT_SECONDS,
+      requestTimeoutSeconds: e.SLM_HTTP_REQUEST_TIMEOUT_SECONDS,
+      keepAliveSeconds: e.SLM_HTTP_KEEP_ALIVE_SECONDS,
+      idleTimeoutSeconds: e.SLM_HTTP_IDLE_TIMEOUT_SECONDS,
+      maxConnections: e.SLM_HTTP_MAX_CONNECTIONS,
+    },
     validateResponses: e.SLM_VALIDATE_RESPONSES,
   };
 }

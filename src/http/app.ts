@@ -7,8 +7,10 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import type { AppContext } from '../app-context';
 import { PROJECT_ROOT } from '../config/paths';
 import { errorHandler, TRANSPORT_PATHS } from './error-handler';
+import { rejectNulBytes } from './hostile-input';
 import { AppError } from '../errors';
 import { userRoutes } from '../users/user-routes';
+import { authLimitRoutes } from '../auth/auth-limit-routes';
 import { eventRoutes } from '../events/event-routes';
 import { hcnRoutes } from '../hcn/hcn-routes';
 import { syncRoutes } from '../sync/sync-routes';
@@ -26,7 +28,7 @@ export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Feature routers, in mount order. A feature adds its router here. */
-const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes];
+const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [authLimitRoutes, userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes];
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -57,6 +59,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(toolkitPathAliases);
   app.use(express.json({ limit: ctx.config.bodyLimit }));
   app.use(express.urlencoded({ extended: false, limit: ctx.config.bodyLimit }));
+  app.use(rejectNulBytes);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -9,7 +9,7 @@ import { presentAlert, presentLicense } from './present';
  */
 export function toolkitLicenseRoutes(ctx: AppContext): Router {
   const router = Router();
-  const client = ctx.apiClients.guards.clientOnly('read');
+  const client = ctx.apiGuards.clientOnly('read');
   const pageOf = (req: Request): Page => ({ limit: req.body.limit, offset: req.body.offset, virtualAccount: req.body.virtualAccount });
 
   router.post('/api/v1/accounts/:account/licenses', client, async (req, res) => {

@@ -29,7 +29,7 @@ const tokenInfo = (t: Token, expiresAfterDays: number) => ({
 export function tokenRoutes(ctx: AppContext): Router {
   const router = Router();
   const path = '/api/v1/accounts/:account/virtual-accounts/:virtualAccount/tokens';
-  const { clientOrSession } = ctx.apiClients.guards;
+  const { clientOrSession } = ctx.apiGuards;
 
   router.get(path, clientOrSession('read', 'operator'), async (req, res) => {
     const withTokens = req.apiClient ? req.apiClient.permission === 'manage' : req.principal!.role === 'admin';

@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import jwt from 'jsonwebtoken';
 import { forbidden, unauthorized } from '../errors';
 import type { JwtService } from '../auth/jwt-service';
+import type { SessionService } from '../auth/session-service';
 import { bearerToken, requireRole, type Role } from '../auth/require-role';
 
 /** Claims of an API Toolkit access token (POST /oauth/token, audience `slm:api`); `gen` is the client's secret generation. */
@@ -21,7 +22,7 @@ declare module 'express-serve-static-core' {
 /** Who acts on a route that both guards serve: an API client (as `api-client:<clientId>` in the event log) or a session's user. */
 export const requestActor = (req: Request) => (req.apiClient ? `api-client:${req.apiClient.clientId}` : req.principal!.username);
 
-type Guard = { jwt: JwtService; lookup: ClientLookup };
+type Guard = { jwt: JwtService; sessions: SessionService; lookup: ClientLookup };
 
 const invalidAccessToken = () => unauthorized('ACCESS_TOKEN_INVALID', 'the access token is missing, invalid or expired');
 
@@ -86,7 +87,7 @@ export function apiClientGuards(g: Guard) {
     }),
     /** Operations shared with admin sessions: a client needs `permission`, a session `role`. */
     clientOrSession: (permission: ApiClientPermission, role: Role): RequestHandler => {
-      const session = requireRole(g.jwt, role);
+      const session = requireRole(g.sessions, role);
       const client = run((req) => authenticateClient(g, req, permission));
       return (req, res, next) => {
         if (looksLikeAccessToken(req)) return client(req, res, next);
@@ -96,7 +97,6 @@ export function apiClientGuards(g: Guard) {
     },
   };
 }
-export type ApiClientGuards = ReturnType<typeof apiClientGuards>;
 
 function isSessionToken(jwtService: JwtService, token: string): boolean {
   try {

@@ -6,7 +6,7 @@ import type { AccountService } from '../accounts/account-service';
 import { isUniqueViolation, type Db, type SqlTx } from '../store/database';
 import { hashSecret, verifySecret } from '../auth/password';
 import { AppError, conflict, notFound } from '../errors';
-import { type ApiClientClaims, type ApiClientPermission, type ApiClientGuards, type ClientLookup, apiClientGuards } from './api-client-auth';
+import type { ApiClientClaims, ApiClientPermission, ClientLookup } from './api-client-auth';
 
 /** The body of POST /backend/oauth/token (RFC 6749 section 4.4, credentials in the body). */
 export type TokenRequestBody = { grant_type?: string; client_id?: string; client_secret?: string };
@@ -24,9 +24,6 @@ const present = (r: ClientRow, accountName: string) => ({
 export class ApiClientService {
   // Checked against when the client id is unknown, so a wrong id costs as long as a wrong secret.
   private decoyHash?: Promise<string>;
-  /** Route guards of the API Toolkit paths (see api-client-auth.ts). */
-  readonly guards: ApiClientGuards;
-
   constructor(
     private readonly db: Db,
     private readonly jwt: JwtService,
@@ -36,9 +33,7 @@ export class ApiClientService {
     private readonly accessTokenTtlSeconds: number,
     /** Raw reads outside a transaction (Store.sql): the guards look the client up on every API Toolkit call. */
     private readonly sql: SqlTx = db,
-  ) {
-    this.guards = apiClientGuards({ jwt, lookup: (clientId) => this.lookup(clientId) });
-  }
+  ) {}
 
   /** Creates a client; the secret is returned here once and only its hash is kept. */
   async create(actor: string, accountName: string, input: { name: string; permission?: ApiClientPermission }) {
@@ -91,7 +86,8 @@ export class ApiClientService {
     return { clientId, clientSecret };
   }
 
-  private async lookup(clientId: string): ReturnType<ClientLookup> {
+  /** The client's current state, looked up on every API Toolkit call (see api-client-auth.ts). */
+  async lookup(clientId: string): ReturnType<ClientLookup> {
     const [row] = await this.sql.$queryRaw<{ accountId: string; accountActive: boolean; permission: ApiClientPermission; generation: number }[]>`
       SELECT c.account_id::text AS "accountId", a.status = 'ACTIVE' AS "accountActive", c.permission, c.generation
         FROM api_client c JOIN local_account a ON a.id = c.account_id
