@@ -18,7 +18,11 @@ type Caller = (typeof CALLERS)[number];
 type Expect = 'OK' | 200 | 401 | 403 | 'DENY' | 'BAD' | 'ANY';
 const OPERATOR: Expect[] = [401, 'OK', 'OK', 401, 401, 401];
 const ADMIN: Expect[] = [401, 403, 'OK', 401, 401, 401];
-const TOOLKIT: Expect[] = [401, 401, 401, 'OK', 403, 401];
+// Reads only API clients make: a session is the wrong kind of credentials (403 CREDENTIALS_NOT_ACCEPTED).
+const TOOLKIT: Expect[] = [401, 403, 403, 'OK', 403, 401];
+// Shared by sessions and API clients; the matrix's client has the default `read` permission.
+const CLIENT_READ: Expect[] = [401, 'OK', 'OK', 'OK', 403, 401];
+const CLIENT_MANAGE: Expect[] = [401, 403, 'OK', 403, 403, 401];
 const PUBLIC: Expect[] = ['OK', 'OK', 'OK', 'OK', 'OK', 'OK'];
 const TRANSPORT: Expect[] = ['BAD', 'BAD', 'BAD', 'BAD', 'BAD', 200];
 
@@ -40,13 +44,15 @@ const TABLE: Record<string, Expect[]> = {
   getAccount: OPERATOR,
   approveAccount: ADMIN,
   deactivateAccount: ADMIN,
-  listVirtualAccounts: OPERATOR,
-  createVirtualAccount: ADMIN,
-  listRegistrationTokens: OPERATOR,
-  createRegistrationToken: ADMIN,
-  revokeRegistrationToken: ADMIN,
+  listVirtualAccounts: CLIENT_READ,
+  createVirtualAccount: CLIENT_MANAGE,
+  listRegistrationTokens: CLIENT_READ,
+  createRegistrationToken: CLIENT_MANAGE,
+  revokeRegistrationToken: CLIENT_MANAGE,
   listApiClients: OPERATOR,
   createApiClient: ADMIN,
+  deleteApiClient: ADMIN,
+  rotateApiClientSecret: ADMIN,
   oauthToken: ['ANY', 'ANY', 'ANY', 'ANY', 'ANY', 'ANY'],
   listAccountLicenses: OPERATOR,
   toolkitLicenses: TOOLKIT,
@@ -56,7 +62,7 @@ const TABLE: Record<string, Expect[]> = {
   setHostCommonName: ADMIN,
   transportDeviceRequestHandler: TRANSPORT,
   smartTransport: TRANSPORT,
-  listProductInstances: OPERATOR,
+  listProductInstances: CLIENT_READ,
   getProductInstance: OPERATOR,
   removeProductInstance: ADMIN,
   getHaRole: PUBLIC,
@@ -66,10 +72,11 @@ const TABLE: Record<string, Expect[]> = {
   getSyncStatus: OPERATOR,
   createSyncRequestFile: ADMIN,
   importSyncResponseFile: ADMIN,
+  installUpstreamKey: ADMIN,
 };
 
 /** Changes that would take the fixtures away from later operations run after everything else. */
-const RUN_LAST = new Set(['deactivateAccount', 'setHostCommonName', 'removeProductInstance', 'deleteUser']);
+const RUN_LAST = new Set(['deactivateAccount', 'setHostCommonName', 'removeProductInstance', 'deleteUser', 'rotateApiClientSecret', 'deleteApiClient']);
 
 function derived(op: Operation): Expect[] {
   if (op.security.length === 0) return op.body ? ['ANY', 'ANY', 'ANY', 'ANY', 'ANY', 'ANY'] : PUBLIC;
