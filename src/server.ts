@@ -8,6 +8,7 @@ import { createApp } from './http/app';
 import { HttpsListeners } from './http/https-listeners';
 import { INSTALLED_AT_KEY } from './licenses/license-service';
 import { ClusterRuntime } from './ha/cluster-server';
+import { startBanner } from './server-banner';
 
 export type RunningServer = {
   ctx: AppContext;
@@ -24,10 +25,6 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   const store = prepared?.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
   const ctx = prepared?.ctx ?? (await createContext(config, store, logger, clock));
   const bootstrap = await ctx.users.ensureBootstrapAdmin(config.adminPassword);
-  if (bootstrap.generatedPassword) {
-    // Printed once on stdout (not in the logs) so the operator can log in the first time.
-    process.stdout.write(`\nBootstrap admin created: username "admin", password "${bootstrap.generatedPassword}"\n\n`);
-  }
   const hostCommonName = await ctx.hcn.initialize(config.initialHostCommonName);
   await ctx.settings.initialize(INSTALLED_AT_KEY, ctx.clock().toISOString());
   const ca = await ctx.pki.ca();
@@ -44,6 +41,10 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   // In a cluster the HA feature runs the scheduler while this node is Active.
   if (!cluster) ctx.syncScheduler.start();
   logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName }, 'slm-onprem listening');
+  // Not in the JSON log: a person reads it (on a terminal, or in the journal after the first start).
+  if (bootstrap.generatedPassword || (config.logLevel !== 'silent' && (process.stdout.isTTY || bootstrap.created))) {
+    process.stdout.write(startBanner({ config, hostCommonName, port: address.port, store: store.kind, generatedPassword: bootstrap.generatedPassword }) + '\n');
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

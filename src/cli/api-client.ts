@@ -97,7 +97,8 @@ export class ApiClient {
       );
       // An idle timeout until TLS is up, none afterwards: the answer itself may take long.
       req.setTimeout(CONNECT_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
-      req.on('socket', (socket) => socket.once('secureConnect', () => req.setTimeout(0)));
+      // A kept-alive socket is already up; a fresh one is up once TLS is.
+      req.on('socket', (socket) => (socket.connecting ? socket.once('secureConnect', () => req.setTimeout(0)) : req.setTimeout(0)));
       req.on('error', (err) => reject(explain(err as NodeJS.ErrnoException, url, this.caFile)));
       if (payload !== undefined) req.write(payload);
       req.end();
