@@ -95,17 +95,20 @@ export function checkCommandWords(root: Command, args: string[]): void {
   }
 }
 
-if (require.main === module) {
+/** The command line as a user runs it (`bin/slm`, `npm run slm`): every error ends with a non-zero exit. */
+export function main(argv: string[]): void {
   const run = async () => {
-    checkCommandWords(program, process.argv.slice(2));
-    await program.parseAsync(process.argv);
+    checkCommandWords(program, argv.slice(2));
+    await program.parseAsync(argv);
   };
   run().catch((err) => {
     if (err instanceof ConfigError) {
-      console.error(wantsJson(process.argv) ? formatError(new ApiError(0, 'INVALID_CONFIGURATION', err.message), true) : err.message);
+      console.error(wantsJson(argv) ? formatError(new ApiError(0, 'INVALID_CONFIGURATION', err.message), true) : err.message);
       process.exit(2);
     }
-    console.error(formatError(err, wantsJson(process.argv)));
+    console.error(formatError(err, wantsJson(argv)));
     process.exit(1);
   });
 }
+
+if (require.main === module) main(process.argv);

@@ -89,7 +89,8 @@ export class SyncScheduler {
       this.logger.info({ requestId: result.requestId }, 'scheduled sync succeeded');
     } catch (err) {
       this.failures++;
-      this.logger.warn({ err, failures: this.failures }, 'scheduled sync failed');
+      // An unreachable upstream is expected now and then: the reason, without a stack.
+      this.logger.warn({ reason: (err as Error).message, code: (err as { code?: string }).code, failures: this.failures }, 'scheduled sync failed');
     } finally {
       this.running = undefined;
     }
