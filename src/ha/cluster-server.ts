@@ -15,6 +15,7 @@ import { ClusterNode, type HaView } from './cluster-node';
 import { createStandbyApp } from './standby-app';
 import { NoVip, vipDriver } from './vip';
 import { warmUpHeaders } from '../http/request-log';
+import { metricsRoutes } from '../metrics/metrics-routes';
 
 /**
  * The server's cluster mode, in two phases. Until this node is first Active it serves only the
@@ -68,7 +69,7 @@ export class ClusterRuntime {
   async untilFirstActive(clock?: Clock): Promise<{ store: Store; ctx: AppContext; app: RequestListener }> {
     const view = await this.readOnlyView(clock);
     const app = createApp(view.ctx);
-    const standby = createStandbyApp({ jwt: view.ctx.jwt, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
+    const standby = createStandbyApp({ jwt: view.ctx.jwt, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses, metrics: metricsRoutes(view.ctx) });
     this.standbyApp = standby;
     await Promise.all([warmUp(app), warmUp(standby)]).catch((err) => this.logger.warn({ err: (err as Error).message }, 'ha: warm-up failed'));
     const listeners = new HttpsListeners(standby, view.tls);
