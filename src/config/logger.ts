@@ -11,7 +11,7 @@ export function createLogger(level: Config['logLevel']): Logger {
     },
     // On a terminal, one line per entry: the request line's message already says method, URL, status and time.
     ...(process.stdout.isTTY
-      ? { transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, ignore: 'pid,hostname,req,res,responseTime' } } }
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, ignore: 'pid,hostname,req,res,responseTime,code' } } }
       : {}),
   });
 }
