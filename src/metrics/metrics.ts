@@ -49,6 +49,11 @@ export class ServerMetrics {
     help: 'Product registrations answered with success (a resent register counts again)',
     registers: [this.registry],
   });
+  private readonly stateErrors = new Counter({
+    name: 'slm_metrics_state_errors_total',
+    help: 'Scrapes whose database-backed gauges could not be read (they are absent from that scrape)',
+    registers: [this.registry],
+  });
   private state?: { at: number; value: Promise<ServerState> };
 
   constructor(private readonly sources: MetricSources) {
@@ -68,6 +73,8 @@ export class ServerMetrics {
   }
 
   async render(): Promise<string> {
+    // Read the state first, so a failure is already counted in this scrape's error counter.
+    await this.current().catch(() => undefined);
     return this.registry.metrics();
   }
 
@@ -75,9 +82,13 @@ export class ServerMetrics {
     const now = Date.now();
     if (!this.state || now - this.state.at > STATE_TTL_MS) {
       const value = collectState(this.sources);
-      this.state = { at: now, value };
+      const state = { at: now, value };
+      this.state = state;
       // A failed read is retried on the next scrape instead of being served for 15 s.
-      value.catch(() => (this.state = undefined));
+      value.catch(() => {
+        this.stateErrors.inc();
+        if (this.state === state) this.state = undefined;
+      });
     }
     return this.state.value;
   }
@@ -87,10 +98,13 @@ export class ServerMetrics {
     const current = () => this.current();
     const { sources } = this;
     // Gauges read from the shared state snapshot; reset first so a vanished label set disappears.
+    // When the database cannot be read they are left empty: the scrape still answers (process
+    // metrics, request counters) and slm_metrics_state_errors_total says why the rest is missing.
     const from = (read: (g: Gauge<string>, s: ServerState) => void) =>
       async function (this: Gauge<string>) {
         this.reset();
-        read(this, await current());
+        const state = await current().catch(() => undefined);
+        if (state) read(this, state);
       };
     new Gauge({
       name: 'slm_product_instances', help: 'Product instances by status', labelNames: ['status'], registers: reg,
