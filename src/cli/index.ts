@@ -33,7 +33,10 @@ program
   .action(async () => {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
-    const server = await startServer(config, logger);
+    const server = await startServer(config, logger).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      throw new ApiError(0, 'ADDRESS_IN_USE', `${config.bind}:${config.port} is in use: stop the server that holds it (another slm serve?) or set SLM_PORT`);
+    });
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       server.stop().then(
