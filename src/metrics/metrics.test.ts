@@ -1,17 +1,6 @@
-import { ServerMetrics, type MetricSources } from './metrics';
+import { ServerMetrics } from './metrics';
+import { unreadableSources as sources } from '../../tests/support/unreadable-metric-sources';
 
-const failing = () => Promise.reject(new Error('database is down'));
-const sources = (overrides: Partial<MetricSources> = {}): MetricSources => ({
-  db: { productInstance: { groupBy: failing }, localAccount: { findMany: failing } } as unknown as MetricSources['db'],
-  clock: () => new Date(),
-  licenses: { accountLicenses: failing, accountAlerts: failing },
-  sync: { status: failing },
-  settings: { get: failing },
-  ha: { role: () => 'standalone', vipAddress: () => undefined, status: async () => ({ enabled: false }), systemInfo: () => { throw new Error('unused'); } },
-  poolMax: 4,
-  maxAccounts: 10,
-  ...overrides,
-});
 const jws = (claims: unknown) => `eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
 
 describe('ServerMetrics', () => {
