@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startTestServer, type TestServer } from './support/test-server';
 import { inProcessCli } from './support/in-process-cli';
@@ -96,6 +98,23 @@ describe('CLI: users, password, events, alerts and product instances', () => {
     expect((await slmJson('product', 'show', id)).status).toBe('DEREGISTERED');
     await expect(slm('product', 'remove', id, '--json')).rejects.toThrow('exit 1');
     expect(JSON.parse(cli.printed()).error.code).toBe('PRODUCT_INSTANCE_DEREGISTERED');
+  });
+
+  test('When the URL names the server differently, trusts another CA or is not HTTPS, then the error says which', async () => {
+    const ca = path.join(server.dataDir, 'certs', 'ca.pem');
+    const run = async (url: string, caFile = ca) => {
+      await expect(cli.slm('users', 'list', '--url', url, '--password', 'x', '--ca', caFile, '--json')).rejects.toThrow('exit 1');
+      return JSON.parse(cli.printed()).error.code;
+    };
+    expect(await run(server.url.replace('127.0.0.1', 'localhost'))).toBe('TLS_NAME_MISMATCH');
+    expect(await run(server.url, path.join(server.dataDir, 'certs', 'server.pem'))).toBe('TLS_UNTRUSTED');
+    const plain = http.createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      expect(await run(`https://127.0.0.1:${(plain.address() as AddressInfo).port}`)).toBe('NOT_AN_SLM_SERVER');
+    } finally {
+      plain.close();
+    }
   });
 
   test('When a wrong admin password is used, then the CLI prints the server code and exits 1', async () => {
