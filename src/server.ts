@@ -9,6 +9,7 @@ import { HttpsListeners } from './http/https-listeners';
 import { INSTALLED_AT_KEY } from './licenses/license-service';
 import { ClusterRuntime } from './ha/cluster-server';
 import { handOverInitialPassword } from './users/initial-password';
+import { startBanner } from './server-banner';
 
 export type RunningServer = {
   ctx: AppContext;
@@ -45,6 +46,10 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   // In a cluster the HA feature runs the scheduler while this node is Active.
   if (!cluster) ctx.syncScheduler.start();
   logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName }, 'slm-onprem listening');
+  // Not in the JSON log: a person reads it (on a terminal, or in the journal after the first start).
+  if (bootstrap.generatedPassword || (config.logLevel !== 'silent' && (process.stdout.isTTY || bootstrap.created))) {
+    process.stdout.write(startBanner({ config, hostCommonName, port: address.port, store: store.kind, generatedPassword: bootstrap.generatedPassword }) + '\n');
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -9,9 +9,28 @@ import { registerHcnCommands } from '../hcn/hcn-commands';
 import { registerSyncCommands } from '../sync/sync-commands';
 import { registerUserRecoveryCommands } from '../users/admin-recovery';
 import { registerKekCommands } from '../pki/kek-rotation';
+import { registerProductAdminCommands } from '../products/product-commands';
+import { registerUserCommands } from '../users/user-commands';
+import { registerEventCommands } from '../events/event-commands';
+import { registerAlertCommands } from '../licenses/alert-commands';
 
 /** Feature command groups register themselves here. */
-const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands, registerHaCommands, registerProductCommands, registerHcnCommands, registerSyncCommands, registerUserRecoveryCommands, registerKekCommands];
+const COMMAND_GROUPS: ((program: Command) => void)[] = [
+  registerAccountCommands,
+  registerTokenCommands,
+  registerApiClientCommands,
+  registerLicenseCommands,
+  registerHaCommands,
+  registerProductCommands,
+  registerHcnCommands,
+  registerSyncCommands,
+  registerUserRecoveryCommands,
+  registerKekCommands,
+  registerProductAdminCommands,
+  registerUserCommands,
+  registerEventCommands,
+  registerAlertCommands,
+];
 
 export function registerAdminCommands(program: Command): void {
   for (const register of COMMAND_GROUPS) register(program);

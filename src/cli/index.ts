@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Help } from 'commander';
+import { PROJECT_ROOT } from '../config/paths';
+import { ApiError } from './api-client';
+import { formatError } from './command-kit';
 import { loadConfig, ConfigError } from '../config/config';
 import { createLogger } from '../config/logger';
 import { startServer } from '../server';
@@ -7,9 +12,20 @@ import { pgRunner, pgliteRunner } from '../store/sql-runner';
 import { applyMigrations } from '../store/migrate';
 import { registerAdminCommands } from './admin-commands';
 
+const VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const wantsJson = (argv: string[]) => argv.includes('--json');
+
 export const program = new Command('slm')
   .description('slm-onprem: on-premises smart-licensing server')
-  .showHelpAfterError();
+  .version(VERSION, '-V, --version', 'print the version')
+  .showHelpAfterError(!wantsJson(process.argv))
+  // Inherited by every command created below: help marks required options, usage errors follow --json.
+  .configureHelp({
+    optionDescription: (option) => `${new Help().optionDescription(option)}${option.mandatory ? ' (required)' : ''}`,
+  })
+  .configureOutput({
+    outputError: (text, write) => write(wantsJson(process.argv) ? `${formatError(new ApiError(0, 'USAGE', text.replace(/^error: /, '').trim()), true)}\n` : text),
+  });
 
 program
   .command('serve')
@@ -17,7 +33,10 @@ program
   .action(async () => {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
-    const server = await startServer(config, logger);
+    const server = await startServer(config, logger).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      throw new ApiError(0, 'ADDRESS_IN_USE', `${config.bind}:${config.port} is in use: stop the server that holds it (another slm serve?) or set SLM_PORT`);
+    });
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       server.stop().then(
@@ -62,13 +81,37 @@ function report(applied: string[]) {
 
 registerAdminCommands(program);
 
-if (require.main === module) {
-  program.parseAsync(process.argv).catch((err) => {
+/**
+ * Commander shows help and exits 0 for `slm <unknown> --help`, hiding the typo from scripts: an
+ * unknown command word is an error wherever it appears, help or not.
+ */
+export function checkCommandWords(root: Command, args: string[]): void {
+  let cmd = root;
+  for (const word of args) {
+    if (word.startsWith('-') || cmd.commands.length === 0) return;
+    const next = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!next) {
+      if (word === 'help') return;
+      cmd.error(`error: unknown command '${word}'${cmd === root ? '' : ` for '${cmd.name()}'`} (see: slm ${cmd === root ? '' : `${cmd.name()} `}--help)`, { exitCode: 1, code: 'commander.unknownCommand' });
+    }
+    cmd = next!;
+  }
+}
+
+/** The command line as a user runs it (`bin/slm`, `npm run slm`): every error ends with a non-zero exit. */
+export function main(argv: string[]): void {
+  const run = async () => {
+    checkCommandWords(program, argv.slice(2));
+    await program.parseAsync(argv);
+  };
+  run().catch((err) => {
     if (err instanceof ConfigError) {
-      console.error(err.message);
+      console.error(wantsJson(argv) ? formatError(new ApiError(0, 'INVALID_CONFIGURATION', err.message), true) : err.message);
       process.exit(2);
     }
-    console.error(`Error: ${err.message ?? err}`);
+    console.error(formatError(err, wantsJson(argv)));
     process.exit(1);
   });
 }
+
+if (require.main === module) main(process.argv);

@@ -14,6 +14,8 @@ import { HaFiles } from './cluster-config';
 import { ClusterNode, type HaView } from './cluster-node';
 import { createStandbyApp } from './standby-app';
 import { NoVip, vipDriver } from './vip';
+import { warmUpHeaders } from '../http/request-log';
+import { metricsRoutes } from '../metrics/metrics-routes';
 
 /**
  * The server's cluster mode, in two phases. Until this node is first Active it serves only the
@@ -67,7 +69,7 @@ export class ClusterRuntime {
   async untilFirstActive(clock?: Clock): Promise<{ store: Store; ctx: AppContext; app: RequestListener }> {
     const view = await this.readOnlyView(clock);
     const app = createApp(view.ctx);
-    const standby = createStandbyApp({ sessions: view.ctx.sessions, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
+    const standby = createStandbyApp({ sessions: view.ctx.sessions, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses, metrics: metricsRoutes(view.ctx) });
     this.standbyApp = standby;
     await Promise.all([warmUp(app), warmUp(standby)]).catch((err) => this.logger.warn({ err: (err as Error).message }, 'ha: warm-up failed'));
     const listeners = new HttpsListeners(standby, view.tls, this.config.http);
@@ -146,7 +148,7 @@ async function warmUp(app: RequestListener): Promise<void> {
   const { port } = server.address() as { port: number };
   const call = (method: string, path: string, body?: string) =>
     new Promise<void>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      const req = http.request({ host: '127.0.0.1', port, method, path, headers: { ...warmUpHeaders(), ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
         res.resume();
         res.on('end', () => resolve());
       });

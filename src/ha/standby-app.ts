@@ -1,4 +1,4 @@
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type Router } from 'express';
 import helmet from 'helmet';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from 'pino';
@@ -29,13 +29,15 @@ function retryAfterFor(req: Request, vip: string | undefined): number {
  * Everything else is 503 NOT_ACTIVE_NODE naming the VIP, before any parsing or validation, so a
  * product gets the same answer whatever it sent.
  */
-export function createStandbyApp(deps: { sessions: SessionService; ha: HaView; logger: Logger; validateResponses: boolean }): Express {
+export function createStandbyApp(deps: { sessions: SessionService; ha: HaView; logger: Logger; validateResponses: boolean; metrics?: Router }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(helmet());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // A Standby is scraped too: its role, the cluster's status and its pool are what monitoring needs from it.
+  if (deps.metrics) app.use(deps.metrics);
   app.use((req, res, next) => {
     if (STANDBY_PATHS.has(req.path) && req.method === 'GET') return next();
     const vip = deps.ha.vipAddress();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { action, apiFor, output, withApiOptions, type CommonOpts } from '../cli/command-kit';
+import { action, apiFor, output, withApiOptions, withProgress, type CommonOpts } from '../cli/command-kit';
 import { ApiError } from '../cli/api-client';
 import type { EntitlementFault } from './entitlement-file';
 import { faultLines } from './json-lines';
@@ -32,7 +32,8 @@ export function registerLicenseCommands(program: Command): void {
       const text = readFileSync(file, 'utf8');
       parseLocally(file, text);
       try {
-        const result = await apiFor(opts).call<{ imported: number; virtualAccounts: Record<string, unknown>[] }>('POST', '/api/v1/licenses/import', text);
+        const result = await withProgress(opts, `Importing ${file}`,
+          apiFor(opts).call<{ imported: number; virtualAccounts: Record<string, unknown>[] }>('POST', '/api/v1/licenses/import', text));
         output(opts, result, result.virtualAccounts);
       } catch (err) {
         const faults = err instanceof ApiError && err.code === INVALID_FILE ? (err.details?.faults as EntitlementFault[] | undefined) : undefined;

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { commandGroup } from '../cli/command-kit';
 import { ProductSimulator, TransportError, type EntitlementReport } from './simulator';
 
 type StateOpts = { state: string };
@@ -30,7 +31,7 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<unknown>) {
  * key, instance id, certificates and trusted CA kept in `--state` (default ./product-state).
  */
 export function registerProductCommands(program: Command): void {
-  const product = program.command('product').description('simulated product instance (Transport Gateway protocol)');
+  const product = commandGroup(program, 'product', 'product instances: the admin view, and a simulated product (Transport Gateway protocol)');
   const withState = (cmd: Command) => cmd.option('--state <dir>', 'state directory of this product', 'product-state');
 
   withState(product.command('register').description('register with a Product Instance Registration Token'))
