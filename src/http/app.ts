@@ -20,6 +20,7 @@ import { apiClientRoutes } from '../toolkit/api-client-routes';
 import { transportRoutes } from '../transport/transport-routes';
 import { productRoutes } from '../products/product-routes';
 import { haRoutes } from '../ha/ha-routes';
+import { consoleRoutes } from '../console/console-routes';
 
 export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -59,6 +60,7 @@ export function createApp(ctx: AppContext): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use(consoleRoutes());
 
   app.use(
     OpenApiValidator.middleware({

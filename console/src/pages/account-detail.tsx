@@ -1,0 +1,1 @@
+export function AccountDetailPage(_p: Record<string, unknown>) { return null; }

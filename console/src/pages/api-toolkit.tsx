@@ -1,0 +1,1 @@
+export function ApiToolkitPage(_p: Record<string, unknown>) { return null; }

@@ -1,0 +1,1 @@
+export function EventsPage(_p: Record<string, unknown>) { return null; }

@@ -1,0 +1,1 @@
+export function HaPage(_p: Record<string, unknown>) { return null; }

@@ -1,0 +1,1 @@
+export function LicensingPage(_p: Record<string, unknown>) { return null; }

@@ -1,0 +1,1 @@
+export function SyncPage(_p: Record<string, unknown>) { return null; }

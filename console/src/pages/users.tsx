@@ -1,0 +1,1 @@
+export function UsersPage(_p: Record<string, unknown>) { return null; }
