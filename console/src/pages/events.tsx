@@ -1,1 +1,83 @@
-export function EventsPage(_p: Record<string, unknown>) { return null; }
+import { useState } from 'react';
+import { Button, Pagination, TextInput, Toolbar, ToolbarContent, ToolbarItem, Form } from '@patternfly/react-core';
+import { api } from '../api';
+import { dateTime, StatusLabel } from '../components/format';
+import { useLoad } from '../components/hooks';
+import { PageFrame } from '../components/page';
+import { DataTable } from '../components/table';
+import type { Page } from '../types';
+
+type Event = { id: string; at: string; actor: string; action: string; objectType: string; objectId: string | null; outcome: string; details?: Record<string, unknown> };
+type Filters = { action: string; actor: string; object: string };
+
+export function EventsPage() {
+  const [page, setPage] = useState(1);
+  const [pageSize, setPageSize] = useState(20);
+  const [draft, setDraft] = useState<Filters>({ action: '', actor: '', object: '' });
+  const [filters, setFilters] = useState<Filters>(draft);
+  const events = useLoad(() => {
+    const q = new URLSearchParams({ page: String(page), pageSize: String(pageSize) });
+    for (const [k, v] of Object.entries(filters)) if (v.trim()) q.set(k, v.trim());
+    return api<Page<'events', Event>>('GET', `/api/v1/events?${q}`);
+  }, [page, pageSize, filters]);
+
+  const input = (key: keyof Filters, label: string) => (
+    <ToolbarItem>
+      <TextInput aria-label={`Filter by ${label}`} placeholder={label} value={draft[key]} onChange={(_e, v) => setDraft((d) => ({ ...d, [key]: v }))} />
+    </ToolbarItem>
+  );
+  const pagination = (bottom: boolean) => (
+    <Pagination
+      itemCount={events.data?.total ?? 0}
+      page={page}
+      perPage={pageSize}
+      onSetPage={(_e, p) => setPage(p)}
+      onPerPageSelect={(_e, n) => {
+        setPageSize(n);
+        setPage(1);
+      }}
+      variant={bottom ? 'bottom' : 'top'}
+      isCompact={!bottom}
+      titles={{ paginationAriaLabel: bottom ? 'Event pages (bottom)' : 'Event pages' }}
+    />
+  );
+  return (
+    <PageFrame title="Event Log" description="Every change made through the console, the CLI or the API, newest first.">
+      <Form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setPage(1);
+          setFilters(draft);
+        }}
+      >
+        <Toolbar>
+          <ToolbarContent>
+            {input('action', 'Action (e.g. account.approve)')}
+            {input('actor', 'Actor')}
+            {input('object', 'Object')}
+            <ToolbarItem>
+              <Button type="submit" variant="secondary">Filter</Button>
+            </ToolbarItem>
+            <ToolbarItem variant="pagination">{pagination(false)}</ToolbarItem>
+          </ToolbarContent>
+        </Toolbar>
+      </Form>
+      <DataTable
+        label="Events"
+        rows={events.data?.events}
+        error={events.error}
+        rowKey={(e) => e.id}
+        empty={{ title: 'No events', body: Object.values(filters).some(Boolean) ? 'No event matches these filters: clear them to see all.' : 'Changes made by admins appear here.' }}
+        columns={[
+          { title: 'Time', render: (e) => dateTime(e.at), nowrap: true },
+          { title: 'Actor', render: (e) => e.actor },
+          { title: 'Action', render: (e) => e.action },
+          { title: 'Object', render: (e) => `${e.objectType}${e.objectId ? ` ${e.objectId}` : ''}` },
+          { title: 'Outcome', render: (e) => <StatusLabel value={e.outcome} /> },
+          { title: 'Details', render: (e) => (e.details ? <span className="slm-break">{JSON.stringify(e.details)}</span> : '—') },
+        ]}
+      />
+      {pagination(true)}
+    </PageFrame>
+  );
+}

@@ -1,1 +1,118 @@
-export function SyncPage(_p: Record<string, unknown>) { return null; }
+import { useRef, useState } from 'react';
+import {
+  Alert, Button, Card, CardBody, CardTitle, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Flex, Spinner, Stack,
+} from '@patternfly/react-core';
+import { api, ApiError } from '../api';
+import { dateTime, download } from '../components/format';
+import { useLoad } from '../components/hooks';
+import { PageFrame } from '../components/page';
+import { useSession } from '../session';
+
+type SyncStatus = {
+  mode: 'NETWORK' | 'MANUAL'; upstreamUrl: string | null; intervalSeconds: number; nextRunAt: string | null; syncRequired: boolean;
+  lastSuccess: { at: string; mode: string; requestId: string } | null; lastError: { at: string; mode: string; requestId: string; error: string } | null;
+  pendingRequests: number;
+};
+type SyncResult = { outcome: string; summary?: { accountsApproved: string[]; virtualAccounts: unknown[] } };
+
+export function SyncPage() {
+  const session = useSession();
+  const status = useLoad(() => api<SyncStatus>('GET', '/api/v1/sync/status'), []);
+  const [running, setRunning] = useState<string>();
+  const [result, setResult] = useState<{ variant: 'success' | 'danger'; title: string }>();
+  const fileInput = useRef<HTMLInputElement>(null);
+  const s = status.data;
+
+  const run = async (label: string, action: () => Promise<string>) => {
+    setRunning(label);
+    setResult(undefined);
+    try {
+      setResult({ variant: 'success', title: await action() });
+    } catch (err) {
+      setResult({ variant: 'danger', title: err instanceof ApiError ? `${err.code}: ${err.message}` : String(err) });
+    } finally {
+      setRunning(undefined);
+      status.reload();
+    }
+  };
+  const describe = (r: SyncResult) => (r.outcome === 'ALREADY_APPLIED' ? 'This response was applied before: nothing changed.' : `Applied: ${r.summary?.accountsApproved.length ?? 0} account(s) approved, ${r.summary?.virtualAccounts.length ?? 0} virtual account(s) updated.`);
+
+  const syncNow = () => run('Synchronizing with the vendor cloud', async () => describe(await api<SyncResult>('POST', '/api/v1/sync')));
+  const exportRequest = () =>
+    run('Creating the request file', async () => {
+      const req = await api<{ requestId: string }>('POST', '/api/v1/sync/request-file');
+      download(`sync-request-${req.requestId}.json`, JSON.stringify(req, null, 2), 'application/json');
+      return 'Request file saved: take it to the vendor cloud and bring back its response file.';
+    });
+  const importResponse = (file: File) =>
+    run('Applying the response file', async () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(await file.text());
+      } catch {
+        throw new Error(`${file.name} is not a JSON file`);
+      }
+      return describe(await api<SyncResult>('POST', '/api/v1/sync/response-file', body));
+    });
+
+  const row = (term: string, value: React.ReactNode) => (
+    <DescriptionListGroup>
+      <DescriptionListTerm>{term}</DescriptionListTerm>
+      <DescriptionListDescription>{value}</DescriptionListDescription>
+    </DescriptionListGroup>
+  );
+  return (
+    <PageFrame title="Synchronization" description="License and account data from the vendor cloud: over the network, or with request and response files on closed networks.">
+      <Stack hasGutter>
+        {status.error && <Alert variant="danger" isInline title={status.error.message} />}
+        {s?.syncRequired && <Alert variant="warning" isInline title="A synchronization is required (the Host Common Name changed)." />}
+        {s && (
+          <Card>
+            <CardTitle component="h2">Status</CardTitle>
+            <CardBody>
+              <DescriptionList isHorizontal isCompact>
+                {row('Mode', s.mode === 'NETWORK' ? `Network (${s.upstreamUrl})` : 'Manual (files)')}
+                {row('Last success', s.lastSuccess ? `${dateTime(s.lastSuccess.at)} (${s.lastSuccess.mode.toLowerCase()})` : 'never')}
+                {row('Last error', s.lastError ? `${dateTime(s.lastError.at)}: ${s.lastError.error}` : 'none')}
+                {row('Next scheduled run', s.nextRunAt ? dateTime(s.nextRunAt) : 'not scheduled')}
+                {row('Requests awaiting a response', s.pendingRequests)}
+              </DescriptionList>
+            </CardBody>
+          </Card>
+        )}
+        {session.canWrite && (
+          <Card>
+            <CardTitle component="h2">Synchronize</CardTitle>
+            <CardBody>
+              <Stack hasGutter>
+                <Flex>
+                  <Button onClick={syncNow} isDisabled={!!running || s?.mode !== 'NETWORK'}>Synchronize now</Button>
+                  <Button variant="secondary" onClick={exportRequest} isDisabled={!!running}>Export request file</Button>
+                  <Button variant="secondary" onClick={() => fileInput.current?.click()} isDisabled={!!running}>Import response file</Button>
+                  <input
+                    ref={fileInput}
+                    className="slm-hidden-input"
+                    type="file"
+                    accept="application/json,.json"
+                    aria-label="Response file"
+                    onChange={(e) => {
+                      const file = e.target.files?.[0];
+                      e.target.value = '';
+                      if (file) void importResponse(file);
+                    }}
+                  />
+                </Flex>
+                {running && (
+                  <Flex gap={{ default: 'gapSm' }} role="status">
+                    <Spinner size="md" aria-hidden="true" /> {running}…
+                  </Flex>
+                )}
+                {result && <Alert variant={result.variant} isInline title={result.title} />}
+              </Stack>
+            </CardBody>
+          </Card>
+        )}
+      </Stack>
+    </PageFrame>
+  );
+}
