@@ -7,6 +7,8 @@ import { PkiService } from './pki/pki-service';
 import { JwtService } from './auth/jwt-service';
 import { EventLog } from './events/event-log';
 import { UserService } from './users/user-service';
+import { SessionService } from './auth/session-service';
+import { FailureSampler } from './auth/failure-sampler';
 import { SettingsStore } from './config/settings-store';
 import { HostCommonNameService } from './hcn/host-common-name';
 import { LicenseService } from './licenses/license-service';
@@ -30,7 +32,8 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const jwt = new JwtService(jwtKey.key, jwtKey.publicKey);
   const events = new EventLog(db);
   const settings = new SettingsStore(db);
-  const users = new UserService(db, jwt, events, config.sessionTtlSeconds);
+  const sessions = new SessionService(db, jwt, clock, config.sessionTtlSeconds);
+  const users = new UserService(db, sessions, events, new FailureSampler());
   const hcn = new HostCommonNameService(settings, db, pki, events, clock, { dualStack: config.dualStack, certsDir: config.certsDir, logger });
   const licenses = new LicenseService(db, events, settings, clock, store.sql);
   const accounts = new AccountService(db, events, clock);
@@ -43,5 +46,5 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const products = new ProductService(db, accounts, events, clock);
   const sync = new SyncService(db, settings, hcn, pki, events, clock, { upstreamUrl: config.upstreamUrl, logger });
   const syncScheduler = new SyncScheduler(sync, settings, clock, logger, { intervalSeconds: config.syncIntervalSeconds });
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
+  return { config, store, db, logger, clock, pki, jwt, events, settings, sessions, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
 }

@@ -4,8 +4,8 @@ import { requireRole } from '../auth/require-role';
 
 export function accountRoutes(ctx: AppContext): Router {
   const router = Router();
-  const operator = requireRole(ctx.jwt, 'operator');
-  const admin = requireRole(ctx.jwt, 'admin');
+  const operator = requireRole(ctx.sessions, 'operator');
+  const admin = requireRole(ctx.sessions, 'admin');
 
   router.get('/api/v1/accounts', operator, async (_req, res) => {
     res.json({ accounts: await ctx.accounts.list() });

@@ -26,6 +26,9 @@ const envSchema = z.object({
   SLM_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 5mb').default('1mb'),
   SLM_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   SLM_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  SLM_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
+  SLM_OAUTH_MAX_FAILURES: z.coerce.number().int().min(1).default(20),
+  SLM_OAUTH_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_TRANSPORT_RATE_LIMIT: z.coerce.number().int().min(1).default(12000),
   SLM_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
@@ -51,6 +54,11 @@ export type Config = {
   bodyLimit: string;
   loginMaxFailures: number;
   loginWindowSeconds: number;
+  /** Failed logins per client address across all usernames per window. */
+  loginMaxFailuresPerAddress: number;
+  /** Failed OAuth token requests per client address per window. */
+  oauthMaxFailures: number;
+  oauthWindowSeconds: number;
   clockSkewSeconds: number;
   /** Transport messages accepted per source address per minute. */
   transportRateLimit: number;
@@ -93,6 +101,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.SLM_BODY_LIMIT,
     loginMaxFailures: e.SLM_LOGIN_MAX_FAILURES,
     loginWindowSeconds: e.SLM_LOGIN_WINDOW_SECONDS,
+    loginMaxFailuresPerAddress: e.SLM_LOGIN_MAX_FAILURES_PER_ADDRESS,
+    oauthMaxFailures: e.SLM_OAUTH_MAX_FAILURES,
+    oauthWindowSeconds: e.SLM_OAUTH_WINDOW_SECONDS,
     clockSkewSeconds: e.SLM_CLOCK_SKEW_SECONDS,
     transportRateLimit: e.SLM_TRANSPORT_RATE_LIMIT,
     dbPoolSize: e.SLM_DB_POOL_SIZE,

@@ -4,7 +4,7 @@ import { requireRole } from '../auth/require-role';
 
 export function eventRoutes(ctx: AppContext): Router {
   const router = Router();
-  router.get('/api/v1/events', requireRole(ctx.jwt, 'operator'), async (req, res) => {
+  router.get('/api/v1/events', requireRole(ctx.sessions, 'operator'), async (req, res) => {
     const page = Number(req.query.page ?? 1);
     const pageSize = Number(req.query.pageSize ?? 50);
     const action = typeof req.query.action === 'string' ? req.query.action : undefined;

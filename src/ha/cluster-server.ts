@@ -67,7 +67,7 @@ export class ClusterRuntime {
   async untilFirstActive(clock?: Clock): Promise<{ store: Store; ctx: AppContext; app: RequestListener }> {
     const view = await this.readOnlyView(clock);
     const app = createApp(view.ctx);
-    const standby = createStandbyApp({ jwt: view.ctx.jwt, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
+    const standby = createStandbyApp({ sessions: view.ctx.sessions, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
     this.standbyApp = standby;
     await Promise.all([warmUp(app), warmUp(standby)]).catch((err) => this.logger.warn({ err: (err as Error).message }, 'ha: warm-up failed'));
     const listeners = new HttpsListeners(standby, view.tls);

@@ -1,14 +1,14 @@
 import { Router } from 'express';
-import type { JwtService } from '../auth/jwt-service';
+import type { SessionService } from '../auth/session-service';
 import { requireRole } from '../auth/require-role';
 import type { HaView } from './cluster-node';
 
 /** The endpoints a Standby still serves: role for load balancers, HA status and system information. */
 export const STANDBY_PATHS = new Set(['/healthz', '/ha/role', '/api/v1/ha/status', '/api/v1/system/info']);
 
-export function haRoutes(deps: { jwt: JwtService; ha: HaView }): Router {
+export function haRoutes(deps: { sessions: SessionService; ha: HaView }): Router {
   const router = Router();
-  const operator = requireRole(deps.jwt, 'operator');
+  const operator = requireRole(deps.sessions, 'operator');
 
   // Unauthenticated on purpose: load balancers and keepalived-style checks poll it.
   router.get('/ha/role', (_req, res) => {

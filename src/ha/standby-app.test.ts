@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import pino from 'pino';
 import { JwtService } from '../auth/jwt-service';
+import { SessionService } from '../auth/session-service';
+import type { Db } from '../store/database';
 import { StandaloneHa } from './cluster-node';
 import { createStandbyApp, NOT_ACTIVE_RETRY_AFTER_SECONDS } from './standby-app';
 
@@ -18,7 +20,7 @@ class StandbyWithVip extends StandaloneHa {
 
 async function postTransport(vip: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: { error: { code: string } } }> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const app = createStandbyApp({ jwt: new JwtService(privateKey, publicKey), ha: new StandbyWithVip(vip), logger: pino({ level: 'silent' }), validateResponses: true });
+  const app = createStandbyApp({ sessions: new SessionService({} as Db, new JwtService(privateKey, publicKey), () => new Date(), 3600), ha: new StandbyWithVip(vip), logger: pino({ level: 'silent' }), validateResponses: true });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   // A kept-alive connection, as products use: only the VIP case should close it.

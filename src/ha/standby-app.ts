@@ -2,7 +2,7 @@ import express, { type Express, type Request } from 'express';
 import helmet from 'helmet';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from 'pino';
-import type { JwtService } from '../auth/jwt-service';
+import type { SessionService } from '../auth/session-service';
 import { AppError } from '../errors';
 import { errorHandler } from '../http/error-handler';
 import { OPENAPI_FILE } from '../http/app';
@@ -29,7 +29,7 @@ function retryAfterFor(req: Request, vip: string | undefined): number {
  * Everything else is 503 NOT_ACTIVE_NODE naming the VIP, before any parsing or validation, so a
  * product gets the same answer whatever it sent.
  */
-export function createStandbyApp(deps: { jwt: JwtService; ha: HaView; logger: Logger; validateResponses: boolean }): Express {
+export function createStandbyApp(deps: { sessions: SessionService; ha: HaView; logger: Logger; validateResponses: boolean }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(helmet());

@@ -4,10 +4,10 @@ import { requireRole } from '../auth/require-role';
 
 export function hcnRoutes(ctx: AppContext): Router {
   const router = Router();
-  router.get('/api/v1/settings/host-common-name', requireRole(ctx.jwt, 'operator'), async (_req, res) => {
+  router.get('/api/v1/settings/host-common-name', requireRole(ctx.sessions, 'operator'), async (_req, res) => {
     res.json(await ctx.hcn.show());
   });
-  router.put('/api/v1/settings/host-common-name', requireRole(ctx.jwt, 'admin'), async (req, res) => {
+  router.put('/api/v1/settings/host-common-name', requireRole(ctx.sessions, 'admin'), async (req, res) => {
     res.json(await ctx.hcn.change(req.principal!.username, req.body.name));
   });
   return router;

@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from '../config/paths';
 import { errorHandler, TRANSPORT_PATHS } from './error-handler';
 import { AppError } from '../errors';
 import { userRoutes } from '../users/user-routes';
+import { authLimitRoutes } from '../auth/auth-limit-routes';
 import { eventRoutes } from '../events/event-routes';
 import { hcnRoutes } from '../hcn/hcn-routes';
 import { syncRoutes } from '../sync/sync-routes';
@@ -26,7 +27,7 @@ export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Feature routers, in mount order. A feature adds its router here. */
-const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes];
+const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [authLimitRoutes, userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes];
 
 export function createApp(ctx: AppContext): Express {
   const app = express();

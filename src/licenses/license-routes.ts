@@ -6,8 +6,8 @@ import { presentLicense } from './present';
 /** Admin API: license positions of an account (operator) and the entitlement-file import (admin). */
 export function licenseRoutes(ctx: AppContext): Router {
   const router = Router();
-  const operator = requireRole(ctx.jwt, 'operator');
-  const admin = requireRole(ctx.jwt, 'admin');
+  const operator = requireRole(ctx.sessions, 'operator');
+  const admin = requireRole(ctx.sessions, 'admin');
 
   router.get('/api/v1/accounts/:account/licenses', operator, async (req, res) => {
     const virtualAccount = typeof req.query.virtualAccount === 'string' ? req.query.virtualAccount : undefined;

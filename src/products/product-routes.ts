@@ -5,8 +5,8 @@ import type { InstanceQuery } from './product-service';
 
 export function productRoutes(ctx: AppContext): Router {
   const router = Router();
-  const operator = requireRole(ctx.jwt, 'operator');
-  const admin = requireRole(ctx.jwt, 'admin');
+  const operator = requireRole(ctx.sessions, 'operator');
+  const admin = requireRole(ctx.sessions, 'admin');
 
   router.get('/api/v1/accounts/:account/virtual-accounts/:virtualAccount/product-instances', operator, async (req, res) => {
     const query: InstanceQuery = {

@@ -4,12 +4,12 @@ import { requireRole } from '../auth/require-role';
 
 export function syncRoutes(ctx: AppContext): Router {
   const router = Router();
-  const admin = requireRole(ctx.jwt, 'admin');
+  const admin = requireRole(ctx.sessions, 'admin');
 
   router.post('/api/v1/sync', admin, async (req, res) => {
     res.json(await ctx.sync.runNetworkSync(req.principal!.username));
   });
-  router.get('/api/v1/sync/status', requireRole(ctx.jwt, 'operator'), async (_req, res) => {
+  router.get('/api/v1/sync/status', requireRole(ctx.sessions, 'operator'), async (_req, res) => {
     const next = ctx.syncScheduler.nextRunAt();
     res.json({ ...(await ctx.sync.status()), intervalSeconds: ctx.config.syncIntervalSeconds, nextRunAt: next?.toISOString() ?? null });
   });

@@ -32,10 +32,10 @@ export function tokenRequestOf(req: Request): TokenRequestBody {
 export function apiClientRoutes(ctx: AppContext): Router {
   const router = Router();
 
-  router.get('/api/v1/accounts/:account/api-clients', requireRole(ctx.jwt, 'operator'), async (req, res) => {
+  router.get('/api/v1/accounts/:account/api-clients', requireRole(ctx.sessions, 'operator'), async (req, res) => {
     res.json({ apiClients: await ctx.apiClients.list(String(req.params.account)) });
   });
-  router.post('/api/v1/accounts/:account/api-clients', requireRole(ctx.jwt, 'admin'), async (req, res) => {
+  router.post('/api/v1/accounts/:account/api-clients', requireRole(ctx.sessions, 'admin'), async (req, res) => {
     res.status(201).json(await ctx.apiClients.create(req.principal!.username, String(req.params.account), { name: req.body.name }));
   });
   router.post(OAUTH_TOKEN_PATH, async (req, res) => {
