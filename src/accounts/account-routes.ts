@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import type { AppContext } from '../app-context';
 import { requireRole } from '../auth/require-role';
+import { requestActor } from '../toolkit/api-client-auth';
 
 export function accountRoutes(ctx: AppContext): Router {
   const router = Router();
   const operator = requireRole(ctx.sessions, 'operator');
   const admin = requireRole(ctx.sessions, 'admin');
+  const { clientOrSession } = ctx.apiClients.guards;
 
   router.get('/api/v1/accounts', operator, async (_req, res) => {
     res.json({ accounts: await ctx.accounts.list() });
@@ -23,11 +25,11 @@ export function accountRoutes(ctx: AppContext): Router {
   router.post('/api/v1/accounts/:account/deactivate', admin, async (req, res) => {
     res.json(await ctx.accounts.deactivate(req.principal!.username, String(req.params.account)));
   });
-  router.get('/api/v1/accounts/:account/virtual-accounts', operator, async (req, res) => {
+  router.get('/api/v1/accounts/:account/virtual-accounts', clientOrSession('read', 'operator'), async (req, res) => {
     res.json({ virtualAccounts: await ctx.accounts.listVirtualAccounts(String(req.params.account)) });
   });
-  router.post('/api/v1/accounts/:account/virtual-accounts', admin, async (req, res) => {
-    res.status(201).json(await ctx.accounts.createVirtualAccount(req.principal!.username, String(req.params.account), { name: req.body.name }));
+  router.post('/api/v1/accounts/:account/virtual-accounts', clientOrSession('manage', 'admin'), async (req, res) => {
+    res.status(201).json(await ctx.accounts.createVirtualAccount(requestActor(req), String(req.params.account), { name: req.body.name }));
   });
   return router;
 }

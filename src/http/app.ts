@@ -18,6 +18,7 @@ import { toolkitLicenseRoutes } from '../licenses/toolkit-routes';
 import { accountRoutes } from '../accounts/account-routes';
 import { tokenRoutes } from '../tokens/token-routes';
 import { apiClientRoutes } from '../toolkit/api-client-routes';
+import { toolkitPathAliases } from '../toolkit/path-aliases';
 import { transportRoutes } from '../transport/transport-routes';
 import { productRoutes } from '../products/product-routes';
 import { haRoutes } from '../ha/ha-routes';
@@ -55,6 +56,7 @@ export function createApp(ctx: AppContext): Express {
     }),
   );
   app.use(helmet());
+  app.use(toolkitPathAliases);
   app.use(express.json({ limit: ctx.config.bodyLimit }));
   app.use(express.urlencoded({ extended: false, limit: ctx.config.bodyLimit }));
 

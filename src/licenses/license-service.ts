@@ -4,6 +4,7 @@ import { Prisma } from '../generated/prisma/client';
 import type { EventLog } from '../events/event-log';
 import type { SettingsStore } from '../config/settings-store';
 import { forbidden, notFound } from '../errors';
+import { aggregateByLicense, type LicenseTotal } from './aggregate';
 import { computeLicenses, DAY_MS, type LicenseLine, type LicensePosition, type Severity } from './accounting';
 import { invalidEntitlementFile, parseEntitlementFile, TAG_PATTERN, type EntitlementFault } from './entitlement-file';
 import { CONTACT_WARNING_DAYS, instanceAlerts, RENEW_WARNING_DAYS } from '../products/instance-alerts';
@@ -90,6 +91,16 @@ export class LicenseService {
   async accountLicenses(accountName: string, query: Page, now: Date = this.clock(), clientAccountId?: string): Promise<AccountLicense[]> {
     const { rows } = await this.scopedSnapshot(accountName, query.virtualAccount, clientAccountId);
     return page(this.positions(rows, now), query);
+  }
+
+  /**
+   * The API Toolkit read: one row per license for the whole account when no virtual account is
+   * named (see aggregateByLicense), the virtual account's own rows when one is.
+   */
+  async toolkitLicenses(accountName: string, query: Page, now: Date, clientAccountId: string): Promise<(AccountLicense | LicenseTotal)[]> {
+    if (query.virtualAccount !== undefined) return this.accountLicenses(accountName, query, now, clientAccountId);
+    const { rows } = await this.scopedSnapshot(accountName, undefined, clientAccountId);
+    return page(aggregateByLicense(this.positions(rows, now)), query);
   }
 
   /** License alerts, product-instance alerts and the server's synchronization alert, Major first. */

@@ -1,7 +1,8 @@
 import type { AccountLicense, Alert } from './license-service';
+import type { LicenseTotal } from './aggregate';
 
 /** The license row of the API Toolkit and the admin API; the first five fields are the fixed SSM On-Prem ones. */
-export const presentLicense = (p: AccountLicense) => ({
+export const presentLicense = (p: AccountLicense | LicenseTotal) => ({
   license: p.displayName,
   status: p.status,
   quantity: p.purchased,
@@ -17,7 +18,22 @@ export const presentLicense = (p: AccountLicense) => ({
   balance: p.balance,
   virtualAccount: p.virtualAccount,
   endsAt: p.endsAt?.toISOString() ?? null,
-  alerts: p.alerts.map((a) => ({ messageType: a.messageType, severity: a.severity, message: a.message })),
+  alerts: p.alerts.map((a) => ({ messageType: a.messageType, severity: a.severity, message: a.message, ...('virtualAccount' in a ? { virtualAccount: a.virtualAccount } : {}) })),
+  ...('virtualAccounts' in p ? { virtualAccounts: p.virtualAccounts.map(presentFigures) } : {}),
+});
+
+/** A virtual account's share of a license in an account-wide row. */
+const presentFigures = (p: AccountLicense) => ({
+  virtualAccount: p.virtualAccount,
+  status: p.status,
+  quantity: p.purchased,
+  inUse: p.inUse,
+  available: p.purchased - p.inUse,
+  substitution: p.substitution,
+  borrowed: p.borrowed,
+  lent: p.lent,
+  balance: p.balance,
+  endsAt: p.endsAt?.toISOString() ?? null,
 });
 
 export const presentAlert = (a: Alert) => ({

@@ -8,7 +8,7 @@ export function productRoutes(ctx: AppContext): Router {
   const operator = requireRole(ctx.sessions, 'operator');
   const admin = requireRole(ctx.sessions, 'admin');
 
-  router.get('/api/v1/accounts/:account/virtual-accounts/:virtualAccount/product-instances', operator, async (req, res) => {
+  router.get('/api/v1/accounts/:account/virtual-accounts/:virtualAccount/product-instances', ctx.apiClients.guards.clientOrSession('read', 'operator'), async (req, res) => {
     const query: InstanceQuery = {
       page: Number(req.query.page ?? 1),
       pageSize: Number(req.query.pageSize ?? 50),

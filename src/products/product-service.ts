@@ -54,8 +54,12 @@ export class ProductService {
         take: query.pageSize,
       }),
     ]);
+    // The licenses each instance reported last, for the whole page in one query.
+    const usage = await this.db.usage.findMany({ where: { productInstanceId: { in: rows.map((r) => r.id) } }, orderBy: { tag: 'asc' } });
+    const licenses = new Map<string, { tag: string; count: number }[]>(rows.map((r) => [r.id, []]));
+    for (const u of usage) licenses.get(u.productInstanceId)!.push({ tag: u.tag, count: u.count });
     const now = this.clock();
-    return { page: query.page, pageSize: query.pageSize, total, productInstances: rows.map((r) => summary(r, now)) };
+    return { page: query.page, pageSize: query.pageSize, total, productInstances: rows.map((r) => ({ ...summary(r, now), licenses: licenses.get(r.id)! })) };
   }
 
   async get(id: string) {

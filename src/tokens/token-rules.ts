@@ -8,11 +8,26 @@ export const MAX_USES_CAP = 100_000;
 const DAY_SECONDS = 86_400;
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function assertValidTokenRequest(input: TokenRequest): void {
+/** The same request with SSM On-Prem's field names, as API Toolkit automation sends it. */
+export type SsmTokenRequest = { description: string; expiresAfterDays: number | string; exportControlled?: 'Allowed' | 'Not Allowed'; maxUses?: number };
+export type TokenFieldNames = 'ours' | 'ssm';
+
+/** `expiresAfterDays` may be a number or a string of digits (some automation sends "365"); anything else fails validation. */
+export function fromSsmFields(body: SsmTokenRequest): TokenRequest {
+  const days = body.expiresAfterDays;
+  return {
+    description: body.description,
+    expiresInDays: typeof days === 'string' ? (/^\s*\d{1,6}\s*$/.test(days) ? Number(days) : Number.NaN) : days,
+    maxUses: body.maxUses,
+    exportControlled: body.exportControlled === 'Allowed',
+  };
+}
+
+export function assertValidTokenRequest(input: TokenRequest, names: TokenFieldNames = 'ours'): void {
   const problems: string[] = [];
   if (!input.description || input.description.length > 256) problems.push('description must be 1-256 characters');
   if (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_EXPIRES_IN_DAYS) {
-    problems.push(`expiresInDays must be an integer from 1 to ${MAX_EXPIRES_IN_DAYS}`);
+    problems.push(`${names === 'ssm' ? 'expiresAfterDays' : 'expiresInDays'} must be a whole number from 1 to ${MAX_EXPIRES_IN_DAYS}`);
   }
   const maxUses = input.maxUses ?? 1;
   if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_USES_CAP) problems.push(`maxUses must be an integer from 1 to ${MAX_USES_CAP}`);

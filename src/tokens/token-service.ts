@@ -5,7 +5,7 @@ import type { JwtService } from '../auth/jwt-service';
 import type { EventLog } from '../events/event-log';
 import type { AccountService } from '../accounts/account-service';
 import { AppError, conflict, forbidden, notFound, unauthorized } from '../errors';
-import { type TokenRequest, UUID_PATTERN, assertValidTokenRequest, storedTokenTimes, tokenStatus, tokenTimes } from './token-rules';
+import { type TokenFieldNames, type TokenRequest, UUID_PATTERN, assertValidTokenRequest, storedTokenTimes, tokenStatus, tokenTimes } from './token-rules';
 
 /** What a registration learns from the token it used. */
 export type ConsumedToken = {
@@ -45,8 +45,8 @@ export class TokenService {
     private readonly clock: Clock,
   ) {}
 
-  async create(actor: string, accountName: string, virtualAccountName: string, input: TokenRequest) {
-    assertValidTokenRequest(input);
+  async create(actor: string, accountName: string, virtualAccountName: string, input: TokenRequest, names: TokenFieldNames = 'ours') {
+    assertValidTokenRequest(input, names);
     const va = await this.accounts.resolveVirtualAccount(accountName, virtualAccountName);
     if (va.accountStatus !== 'ACTIVE') {
       throw new AppError('INVALID_ACCOUNT_STATE', 409, `account ${accountName} is ${va.accountStatus}: tokens can only be created for active accounts`, {
@@ -77,24 +77,27 @@ export class TokenService {
     return this.present(row, now);
   }
 
-  async list(accountName: string, virtualAccountName: string) {
+  /** With `withTokens` false the token strings are left out (callers that may see metadata only). */
+  async list(accountName: string, virtualAccountName: string, withTokens = true) {
     const va = await this.accounts.resolveVirtualAccount(accountName, virtualAccountName);
     const rows = await this.db.registrationToken.findMany({ where: { virtualAccountId: va.virtualAccountId }, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }] });
     const now = this.clock();
-    return rows.map((r) => this.present(r, now));
+    return rows.map((r) => (withTokens ? this.present(r, now) : metadata(r, now)));
   }
 
-  async revoke(actor: string, tokenId: string) {
+  /** `accountId` confines the revocation to one account's tokens (API clients): others' are TOKEN_NOT_FOUND. */
+  async revoke(actor: string, tokenId: string, accountId?: string) {
     if (!UUID_PATTERN.test(tokenId)) throw tokenNotFound(tokenId);
     const now = this.clock();
+    const scope = { id: tokenId, ...(accountId ? { virtualAccount: { accountId } } : {}) };
     const row = await this.db.$transaction(async (tx) => {
-      const { count } = await tx.registrationToken.updateMany({ where: { id: tokenId, revokedAt: null }, data: { revokedAt: now } });
+      const { count } = await tx.registrationToken.updateMany({ where: { ...scope, revokedAt: null }, data: { revokedAt: now } });
       if (count === 0) return undefined;
       await this.events.record({ actor, action: 'token.revoke', objectType: 'registration-token', objectId: tokenId, outcome: 'success' }, tx);
       return tx.registrationToken.findUniqueOrThrow({ where: { id: tokenId } });
     });
     if (row) return this.present(row, now);
-    if (await this.db.registrationToken.findUnique({ where: { id: tokenId } })) {
+    if (await this.db.registrationToken.findFirst({ where: scope })) {
       throw conflict('TOKEN_ALREADY_REVOKED', `token ${tokenId} is already revoked`);
     }
     throw tokenNotFound(tokenId);
@@ -138,20 +141,24 @@ export class TokenService {
   /** Re-signs the token with its original jti, iat and exp, so admins can copy it again (as SSM shows it). */
   private present(row: TokenRow, now: Date) {
     const { issuedAtSeconds, lifetimeSeconds } = storedTokenTimes(row);
-    return {
-      id: row.id,
-      description: row.description,
-      createdAt: row.createdAt.toISOString(),
-      createdBy: row.createdBy,
-      expiresAt: row.expiresAt.toISOString(),
-      maxUses: row.maxUses,
-      uses: row.uses,
-      usesLeft: Math.max(0, row.maxUses - row.uses),
-      exportControlled: row.exportControlled,
-      status: tokenStatus(row, now),
-      token: this.jwt.sign({ va: row.virtualAccountId, iat: issuedAtSeconds }, 'slm:registration', lifetimeSeconds, row.id),
-    };
+    return { ...metadata(row, now), token: this.jwt.sign({ va: row.virtualAccountId, iat: issuedAtSeconds }, 'slm:registration', lifetimeSeconds, row.id) };
   }
+}
+
+/** What anyone who may list tokens sees; the token string is added only for those who may use it. */
+function metadata(row: TokenRow, now: Date) {
+  return {
+    id: row.id,
+    description: row.description,
+    createdAt: row.createdAt.toISOString(),
+    createdBy: row.createdBy,
+    expiresAt: row.expiresAt.toISOString(),
+    maxUses: row.maxUses,
+    uses: row.uses,
+    usesLeft: Math.max(0, row.maxUses - row.uses),
+    exportControlled: row.exportControlled,
+    status: tokenStatus(row, now),
+  };
 }
 
 function tokenNotFound(tokenId: string) {

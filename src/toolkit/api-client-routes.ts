@@ -36,7 +36,15 @@ export function apiClientRoutes(ctx: AppContext): Router {
     res.json({ apiClients: await ctx.apiClients.list(String(req.params.account)) });
   });
   router.post('/api/v1/accounts/:account/api-clients', requireRole(ctx.sessions, 'admin'), async (req, res) => {
-    res.status(201).json(await ctx.apiClients.create(req.principal!.username, String(req.params.account), { name: req.body.name }));
+    const { name, permission } = req.body;
+    res.status(201).json(await ctx.apiClients.create(req.principal!.username, String(req.params.account), { name, permission }));
+  });
+  router.delete('/api/v1/accounts/:account/api-clients/:clientId', requireRole(ctx.sessions, 'admin'), async (req, res) => {
+    await ctx.apiClients.remove(req.principal!.username, String(req.params.account), String(req.params.clientId));
+    res.status(204).end();
+  });
+  router.post('/api/v1/accounts/:account/api-clients/:clientId/rotate-secret', requireRole(ctx.sessions, 'admin'), async (req, res) => {
+    res.set('Cache-Control', 'no-store').json(await ctx.apiClients.rotateSecret(req.principal!.username, String(req.params.account), String(req.params.clientId)));
   });
   router.post(OAUTH_TOKEN_PATH, async (req, res) => {
     const token = await ctx.apiClients.issueAccessToken(tokenRequestOf(req));
