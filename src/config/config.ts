@@ -37,6 +37,9 @@ const envSchema = z.object({
   SLM_DUAL_STACK: bool.default(false),
   SLM_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
   SLM_VALIDATE_RESPONSES: bool.default(false),
+  SLM_METRICS_ACCESS: z.enum(['loopback', 'token', 'open']).default('loopback'),
+  SLM_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (openssl rand -hex 16)').optional(),
+  SLM_METRICS_MAX_ACCOUNTS: z.coerce.number().int().min(0).max(10000).default(100),
 });
 
 export type Config = {
@@ -70,6 +73,11 @@ export type Config = {
   shutdownGraceSeconds: number;
   /** Tests turn this on: a response that does not match openapi.yaml becomes a 500. */
   validateResponses: boolean;
+  /** Who may read GET /metrics without a token: loopback clients, nobody, or everyone. */
+  metricsAccess: 'loopback' | 'token' | 'open';
+  metricsToken?: string;
+  /** Accounts named in per-account metric labels; the others add up under one label. */
+  metricsMaxAccounts: number;
 };
 
 export class ConfigError extends Error {
@@ -85,6 +93,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  if (e.SLM_METRICS_ACCESS === 'token' && !e.SLM_METRICS_TOKEN) {
+    throw new ConfigError('Invalid configuration:\n  SLM_METRICS_TOKEN: required when SLM_METRICS_ACCESS=token');
+  }
   const dataDir = path.resolve(e.SLM_DATA_DIR);
   return {
     port: e.SLM_PORT,
@@ -112,6 +123,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dualStack: e.SLM_DUAL_STACK,
     shutdownGraceSeconds: e.SLM_SHUTDOWN_GRACE_SECONDS,
     validateResponses: e.SLM_VALIDATE_RESPONSES,
+    metricsAccess: e.SLM_METRICS_ACCESS,
+    metricsToken: e.SLM_METRICS_TOKEN,
+    metricsMaxAccounts: e.SLM_METRICS_MAX_ACCOUNTS,
   };
 }
 

@@ -9,6 +9,9 @@ export function createLogger(level: Config['logLevel']): Logger {
       paths: ['req.headers.authorization', 'password', 'client_secret', 'secret', '*.password', '*.secret'],
       censor: '[redacted]',
     },
-    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
+    // On a terminal, one line per entry: the request line's message already says method, URL, status and time.
+    ...(process.stdout.isTTY
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, ignore: 'pid,hostname,req,res,responseTime' } } }
+      : {}),
   });
 }

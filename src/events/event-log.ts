@@ -9,6 +9,8 @@ export type EventEntry = {
   details?: Record<string, unknown>;
 };
 
+export type EventFilter = { action?: string; actor?: string; object?: string };
+
 /** The audit trail of admin actions, newest first. */
 export class EventLog {
   constructor(private readonly db: Db) {}
@@ -22,8 +24,13 @@ export class EventLog {
               ${entry.details === undefined ? null : JSON.stringify(entry.details)}::jsonb)`;
   }
 
-  async list(page: number, pageSize: number, filter: { action?: string } = {}) {
-    const where = filter.action ? { action: filter.action } : {};
+  /** `action` ending in a dot is a prefix (`user.` for every user event); other filters are exact. */
+  async list(page: number, pageSize: number, filter: EventFilter = {}) {
+    const where = {
+      ...(filter.action ? { action: filter.action.endsWith('.') ? { startsWith: filter.action } : filter.action } : {}),
+      ...(filter.actor ? { actor: filter.actor } : {}),
+      ...(filter.object ? { objectId: filter.object } : {}),
+    };
     const [total, rows] = await Promise.all([
       this.db.eventLog.count({ where }),
       this.db.eventLog.findMany({ where, orderBy: { id: 'desc' }, skip: (page - 1) * pageSize, take: pageSize }),

@@ -7,8 +7,8 @@ export function eventRoutes(ctx: AppContext): Router {
   router.get('/api/v1/events', requireRole(ctx.sessions, 'operator'), async (req, res) => {
     const page = Number(req.query.page ?? 1);
     const pageSize = Number(req.query.pageSize ?? 50);
-    const action = typeof req.query.action === 'string' ? req.query.action : undefined;
-    res.json(await ctx.events.list(page, pageSize, { action }));
+    const text = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+    res.json(await ctx.events.list(page, pageSize, { action: text('action'), actor: text('actor'), object: text('object') }));
   });
   return router;
 }

@@ -14,6 +14,7 @@ import { HaFiles } from './cluster-config';
 import { ClusterNode, type HaView } from './cluster-node';
 import { createStandbyApp } from './standby-app';
 import { NoVip, vipDriver } from './vip';
+import { warmUpHeaders } from '../http/request-log';
 
 /**
  * The server's cluster mode, in two phases. Until this node is first Active it serves only the
@@ -146,7 +147,7 @@ async function warmUp(app: RequestListener): Promise<void> {
   const { port } = server.address() as { port: number };
   const call = (method: string, path: string, body?: string) =>
     new Promise<void>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      const req = http.request({ host: '127.0.0.1', port, method, path, headers: { ...warmUpHeaders(), ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
         res.resume();
         res.on('end', () => resolve());
       });

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { AppContext } from '../app-context';
 import { PROJECT_ROOT } from '../config/paths';
-import { errorHandler, TRANSPORT_PATHS } from './error-handler';
+import { errorHandler } from './error-handler';
+import { requestLog } from './request-log';
+import { metricsMiddleware, metricsRoutes } from '../metrics/metrics-routes';
 import { AppError } from '../errors';
 import { userRoutes } from '../users/user-routes';
 import { authLimitRoutes } from '../auth/auth-limit-routes';
@@ -25,7 +25,6 @@ import { haRoutes } from '../ha/ha-routes';
 import { consoleRoutes } from '../console/console-routes';
 
 export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Feature routers, in mount order. A feature adds its router here. */
 const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [authLimitRoutes, userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes];
@@ -34,27 +33,8 @@ export function createApp(ctx: AppContext): Express {
   const app = express();
   app.set('trust proxy', false);
   app.disable('x-powered-by');
-  app.use(
-    pinoHttp({
-      logger: ctx.logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
-      // One compact line per request: serializing every header of every product message cost more
-      // CPU than the message's own SQL. Successful product messages log at debug (thousands a
-      // second at scale); failures and everything else stay visible at info and above.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : TRANSPORT_PATHS.includes((req.url ?? '').split('?')[0]) ? 'debug' : 'info',
-    }),
-  );
+  app.use(requestLog(ctx.logger));
+  app.use(metricsMiddleware(ctx.metrics));
   app.use(helmet());
   app.use(toolkitPathAliases);
   app.use(express.json({ limit: ctx.config.bodyLimit }));
@@ -63,6 +43,8 @@ export function createApp(ctx: AppContext): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Before the validator: a text answer, and scrapes must not pay for request validation.
+  app.use(metricsRoutes(ctx));
   app.use(consoleRoutes());
 
   app.use(

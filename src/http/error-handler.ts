@@ -38,6 +38,7 @@ export function errorHandler(logger: Logger) {
     // Deliberate 5xx answers (a Standby's NOT_ACTIVE_NODE, an unreachable upstream) are not faults of ours;
     // only unexpected errors get the error level and a stack.
     if (appError.status >= 500 && (!(err instanceof AppError) || appError.code === 'INTERNAL_ERROR')) logger.error({ err, reqId: req.id }, 'request failed');
+    res.locals.errorCode = appError.code; // for the request log and metrics
     const retryAfter = appError.details?.retryAfterSeconds;
     if (typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
     if (req.path === OAUTH_TOKEN_PATH) {

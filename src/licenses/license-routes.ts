@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import type { AppContext } from '../app-context';
 import { requireRole } from '../auth/require-role';
-import { presentLicense } from './present';
+import { presentAdminAlert, presentLicense } from './present';
 
-/** Admin API: license positions of an account (operator) and the entitlement-file import (admin). */
+/** Admin API: license positions and alerts of an account (operator) and the entitlement-file import (admin). */
 export function licenseRoutes(ctx: AppContext): Router {
   const router = Router();
   const operator = requireRole(ctx.sessions, 'operator');
@@ -13,6 +13,11 @@ export function licenseRoutes(ctx: AppContext): Router {
     const virtualAccount = typeof req.query.virtualAccount === 'string' ? req.query.virtualAccount : undefined;
     const rows = await ctx.licenses.accountLicenses(String(req.params.account), { virtualAccount, limit: -1 });
     res.json({ licenses: rows.map(presentLicense) });
+  });
+  router.get('/api/v1/accounts/:account/alerts', operator, async (req, res) => {
+    const virtualAccount = typeof req.query.virtualAccount === 'string' ? req.query.virtualAccount : undefined;
+    const alerts = await ctx.licenses.accountAlerts(String(req.params.account), { virtualAccount, limit: -1 });
+    res.json({ alerts: alerts.map(presentAdminAlert) });
   });
   router.post('/api/v1/licenses/import', admin, async (req, res) => {
     res.json(await ctx.licenses.importEntitlements(req.principal!.username, req.body));

@@ -43,3 +43,15 @@ export const presentAlert = (a: Alert) => ({
   virtualAccount: a.virtualAccount,
   message: a.message,
 });
+
+const LICENSE_ALERTS = new Set(['Insufficient Licenses', 'Licenses Expiring', 'Licenses Expired']);
+
+/** The admin API's alert: the API Toolkit fields plus what raised it, named by kind. */
+export const presentAdminAlert = (a: Alert) => ({
+  type: a.messageType,
+  severity: a.severity,
+  message: a.message,
+  virtualAccount: a.virtualAccount,
+  source: a.source,
+  ...(LICENSE_ALERTS.has(a.messageType) ? { license: a.source } : a.virtualAccount !== null ? { productInstance: a.source } : {}),
+});

@@ -35,6 +35,8 @@ export type Store = {
    */
   transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** The PostgreSQL connection pool, read by the metrics (absent on the embedded store). */
+  pool?: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
 };
 
 /** How long a transaction waits for a pool connection (as Prisma's maxWait). */
@@ -66,6 +68,7 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
       sql: pgSql(pool, names),
       transaction: (fn) => pgTransaction(pool, names, fn),
       close: () => prisma.$disconnect(),
+      pool,
     };
   }
   const dir = path.join(opts.dataDir, 'pglite');
