@@ -13,9 +13,9 @@ export type LicenseAlert = { messageType: string; severity: string; message: str
 export type LicenseRow = {
   license: string; status: string; quantity: number; inUse: number; available: number; tag: string; billingType: string | null;
   family: string | null; tier: number | null; substitution: number; borrowed: number; lent: number; balance: number; virtualAccount: string;
-  endsAt: string | null; startsAt?: string | null; alerts: LicenseAlert[];
+  endsAt: string | null; alerts: LicenseAlert[];
 };
-export type Alert = { type?: string; messageType?: string; severity: string; message: string; virtualAccount: string | null; license?: string; source?: string };
+export type Alert = { type: string; severity: string; message: string; virtualAccount: string | null; source: string; license?: string; productInstance?: string };
 export type ProductInstance = {
   id: string; name: string; productType: string; udi: { pid: string; sn: string }; status: string; lastContactAt: string; certificateExpires: string;
   alerts: LicenseAlert[];

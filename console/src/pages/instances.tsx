@@ -1,0 +1,123 @@
+import { useState } from 'react';
+import { Button, Form, Pagination, SearchInput, Toolbar, ToolbarContent, ToolbarItem } from '@patternfly/react-core';
+import { api, enc } from '../api';
+import { ConfirmModal } from '../components/form';
+import { dateTime, StatusLabel } from '../components/format';
+import { useLoad } from '../components/hooks';
+import { DataTable } from '../components/table';
+import { useSession } from '../session';
+import type { Page, ProductInstance, ProductInstanceDetail } from '../types';
+
+export const instancesPath = (account: string, va: string) => `/api/v1/accounts/${enc(account)}/virtual-accounts/${enc(va)}/product-instances`;
+
+/** A page of instances with each one's usage (the list gives no usage, so the page's details are read too). */
+async function loadPage(account: string, va: string, page: number, pageSize: number, search: string) {
+  const q = new URLSearchParams({ page: String(page), pageSize: String(pageSize) });
+  if (search) q.set('search', search);
+  const list = await api<Page<'productInstances', ProductInstance>>('GET', `${instancesPath(account, va)}?${q}`);
+  const details = await Promise.all(list.productInstances.map((p) => api<ProductInstanceDetail>('GET', `/api/v1/product-instances/${enc(p.id)}`)));
+  return { ...list, productInstances: details };
+}
+
+export function InstancesTab({ account, va }: { account: string; va: string }) {
+  const session = useSession();
+  const [page, setPage] = useState(1);
+  const [pageSize, setPageSize] = useState(10);
+  const [draft, setDraft] = useState('');
+  const [search, setSearch] = useState('');
+  const [removing, setRemoving] = useState<ProductInstance>();
+  const instances = useLoad(() => loadPage(account, va, page, pageSize, search), [account, va, page, pageSize, search]);
+
+  const pagination = (bottom: boolean) => (
+    <Pagination
+      itemCount={instances.data?.total ?? 0}
+      page={page}
+      perPage={pageSize}
+      perPageOptions={[10, 20, 50, 100].map((n) => ({ title: String(n), value: n }))}
+      onSetPage={(_e, p) => setPage(p)}
+      onPerPageSelect={(_e, n) => {
+        setPageSize(n);
+        setPage(1);
+      }}
+      variant={bottom ? 'bottom' : 'top'}
+      isCompact={!bottom}
+      titles={{ paginationAriaLabel: bottom ? 'Product instance pages (bottom)' : 'Product instance pages' }}
+    />
+  );
+  return (
+    <>
+      <Form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setPage(1);
+          setSearch(draft.trim());
+        }}
+      >
+        <Toolbar>
+          <ToolbarContent>
+            <ToolbarItem>
+              <SearchInput
+                aria-label="Search product instances by name, PID or serial number"
+                placeholder="Name, PID or serial number"
+                value={draft}
+                onChange={(_e, v) => setDraft(v)}
+                onSearch={(_e, v) => {
+                  setPage(1);
+                  setSearch(v.trim());
+                }}
+                onClear={() => {
+                  setDraft('');
+                  setSearch('');
+                }}
+              />
+            </ToolbarItem>
+            <ToolbarItem variant="pagination">{pagination(false)}</ToolbarItem>
+          </ToolbarContent>
+        </Toolbar>
+      </Form>
+      <DataTable
+        label="Product instances"
+        rows={instances.data?.productInstances}
+        error={instances.error}
+        rowKey={(p) => p.id}
+        empty={{
+          title: search ? 'No matching product instances' : 'No product instances',
+          body: search ? 'Clear the search to see all.' : 'Products appear here once they register with a token of this virtual account (Inventory: General).',
+        }}
+        columns={[
+          { title: 'Name', render: (p) => p.name },
+          { title: 'UDI (PID / SN)', render: (p) => `${p.udi.pid} / ${p.udi.sn}` },
+          { title: 'Product type', render: (p) => p.productType },
+          { title: 'Status', render: (p) => <StatusLabel value={p.status} /> },
+          { title: 'Last contact', render: (p) => dateTime(p.lastContactAt), nowrap: true },
+          { title: 'Licenses used', render: (p) => (p.usage.length ? p.usage.map((u) => <div key={u.tag} className="slm-break">{u.tag}: {u.count}</div>) : '—') },
+          { title: 'Alerts', render: (p) => (p.alerts.length ? p.alerts.map((a) => <div key={a.messageType}>{a.messageType}</div>) : '—') },
+          {
+            title: 'Actions',
+            render: (p) =>
+              session.canWrite && p.status === 'REGISTERED' && (
+                <Button size="sm" variant="secondary" isDanger onClick={() => setRemoving(p)} aria-label={`Remove ${p.name}`}>
+                  Remove
+                </Button>
+              ),
+          },
+        ]}
+      />
+      {pagination(true)}
+      {removing && (
+        <ConfirmModal
+          title={`Remove ${removing.name}?`}
+          body="Its licenses are released and it is deregistered; it can register again with a token."
+          confirmLabel="Remove"
+          onClose={() => setRemoving(undefined)}
+          onConfirm={async () => {
+            await api('DELETE', `/api/v1/product-instances/${enc(removing.id)}`);
+            setRemoving(undefined);
+            session.notify(`${removing.name} removed`);
+            instances.reload();
+          }}
+        />
+      )}
+    </>
+  );
+}
