@@ -37,7 +37,7 @@ describe('API clients and the OAuth client-credentials grant', () => {
     const list = await get('/api/v1/accounts/Acme/api-clients', operator);
     expect(list.status).toBe(200);
     expect(list.body.apiClients.map((c: { name: string }) => c.name)).toEqual(['monitoring', 'portal']);
-    for (const c of list.body.apiClients) expect(Object.keys(c).sort()).toEqual(['accountName', 'clientId', 'createdAt', 'name']);
+    for (const c of list.body.apiClients) expect(Object.keys(c).sort()).toEqual(['accountName', 'clientId', 'createdAt', 'name', 'permission']);
     expect(JSON.stringify(list.body)).not.toContain(res.body.clientSecret);
     const events = await get('/api/v1/events?action=api-client.create');
     expect(events.body.events[0]).toMatchObject({ objectId: res.body.clientId, details: { account: 'Acme', name: 'portal' } });
@@ -142,7 +142,7 @@ describe('API clients and the OAuth client-credentials grant', () => {
     expect((await oauth().send(grant(pending))).status).toBe(200);
   });
 
-  test('When the access token is used on a toolkit endpoint, then it is accepted, and forged, expired, alg none or session tokens answer 401 ACCESS_TOKEN_INVALID', async () => {
+  test('When the access token is used on a toolkit endpoint, then it is accepted, forged, expired or alg none tokens answer 401 ACCESS_TOKEN_INVALID, a session 403', async () => {
     const accessToken = (await oauth().send(grant())).body.access_token as string;
     const call = (token?: string) => {
       const req = server.http().post('/api/v1/accounts/Acme/alerts').send({ limit: -1 });
@@ -160,7 +160,6 @@ describe('API clients and the OAuth client-credentials grant', () => {
       jwt.sign({ acct: 'Acme', acctId: claims.acctId }, 'secret', { algorithm: 'HS256', audience: 'slm:api', issuer: 'slm-onprem', subject: client.clientId }),
       `${header}.${encode({ ...claims, acct: 'Globex' })}.${signature}`,
       server.ctx.jwt.sign({ sub: client.clientId, acct: 'Acme', acctId: claims.acctId }, 'slm:api', -10),
-      admin,
       'garbage',
     ];
     for (const token of bad) {
@@ -168,6 +167,8 @@ describe('API clients and the OAuth client-credentials grant', () => {
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('ACCESS_TOKEN_INVALID');
     }
+    const session = await call(admin);
+    expect([session.status, session.body.error.code]).toEqual([403, 'CREDENTIALS_NOT_ACCEPTED']);
     const missing = await call();
     expect(missing.status).toBe(401);
     expect(missing.body.error.code).toBe('AUTHENTICATION_REQUIRED');

@@ -37,7 +37,7 @@ describe('Product instances admin API', () => {
     clockOffsetMs = 0;
   });
 
-  test('When an operator lists instances, then they come by name with UDI, status, contact, certificate expiry and no alerts', async () => {
+  test('When an operator lists instances, then they come by name with UDI, status, contact, certificate expiry, reported licenses and no alerts', async () => {
     const res = await get(listPath());
     expect(res.status).toBe(200);
     expect(res.body.total).toBe(5);
@@ -51,6 +51,7 @@ describe('Product instances admin API', () => {
       lastContactAt: expect.any(String),
       certificateExpires: expect.any(String),
       alerts: [],
+      licenses: [{ tag: TAG, count: 2 }],
     });
     expect(Date.parse(res.body.productInstances[1].certificateExpires)).toBeGreaterThan(Date.now() + 364 * DAY_MS);
   });

@@ -49,7 +49,7 @@ describe('API Toolkit: licenses and alerts (fixed paths)', () => {
     now = START;
   });
 
-  test('When a client asks for all licenses of its account, then each row has the fixed fields, substitution and balance', async () => {
+  test('When a client asks for all licenses of its account, then each license has one row with the fixed fields, substitution, balance and its virtual accounts', async () => {
     const res = await licenses('Acme Corp', { limit: -1 });
     expect(res.status).toBe(200);
     const byTag = Object.fromEntries(res.body.licenses.map((l: { tag: string }) => [l.tag, l]));
@@ -58,13 +58,45 @@ describe('API Toolkit: licenses and alerts (fixed paths)', () => {
     expect(byTag.UCM_Basic).toEqual({
       license: 'UCM UCM_Basic', status: 'In Compliance', quantity: 10, inUse: 14, available: -4, tag: 'UCM_Basic',
       billingType: 'PERPETUAL', family: 'Unified CM', tier: 2, substitution: 4, borrowed: 4, lent: 0, balance: 0,
-      virtualAccount: 'Default', endsAt: null, alerts: [],
+      virtualAccount: null, endsAt: null, alerts: [],
+      virtualAccounts: [{
+        virtualAccount: 'Default', status: 'In Compliance', quantity: 10, inUse: 14, available: -4, substitution: 4, borrowed: 4, lent: 0, balance: 0, endsAt: null,
+      }],
     });
     expect(byTag.UCM_Enhanced).toMatchObject({ substitution: -2, lent: 2, balance: 0, available: 2 });
     expect(byTag.UCM_CUWL).toMatchObject({ quantity: 2, substitution: -2, balance: 0, endsAt: at(20).toISOString() });
     expect(byTag.UCM_CUWL.alerts).toEqual([expect.objectContaining({ messageType: 'Licenses Expiring', severity: 'Minor' })]);
     expect(byTag.PI_Base).toMatchObject({ quantity: 0, inUse: 2, balance: -2, status: 'Out of Compliance' });
-    expect(byTag.UNSOLD_Tag).toMatchObject({ virtualAccount: 'Lab', quantity: 0, inUse: 2, billingType: null, license: 'UNSOLD_Tag', status: 'Out of Compliance' });
+    expect(byTag.UNSOLD_Tag).toMatchObject({ virtualAccount: null, quantity: 0, inUse: 2, billingType: null, license: 'UNSOLD_Tag', status: 'Out of Compliance' });
+    expect(byTag.UNSOLD_Tag.alerts).toEqual([expect.objectContaining({ messageType: 'Insufficient Licenses', virtualAccount: 'Lab' })]);
+  });
+
+  test('When one license is Out of Compliance in Default and unused in Lab, then a reader keying rows by license name (centreon) sees it Out of Compliance', async () => {
+    await fx.account('Centreon Co', ['Lab']);
+    const token = await fx.accessToken('Centreon Co');
+    const line = (virtualAccount: string, quantity: number) => licenseLine('Centreon Co', 'DNA_Advantage', quantity, { virtualAccount, displayName: 'DNA Advantage' });
+    expect((await fx.importLicenses([line('Default', 10), line('Lab', 20)])).status).toBe(200);
+    await fx.setUsage('Centreon Co', 'Default', 'DNA_Advantage', 12);
+
+    const res = await licenses('Centreon Co', { limit: -1 }, token);
+    expect(res.status).toBe(200);
+    // What centreon's licenses mode does: one entry per license name, the last row of a name wins.
+    const seen = new Map<string, { status: string; inUse: number; quantity: number; available: number }>();
+    for (const row of res.body.licenses) seen.set(row.license, row);
+    expect([...seen.keys()]).toEqual(['DNA Advantage']);
+    expect(seen.get('DNA Advantage')).toMatchObject({ status: 'Out of Compliance', quantity: 30, inUse: 12, available: 18 });
+    expect(res.body.licenses[0].virtualAccounts.map((v: { virtualAccount: string; status: string; balance: number }) => [v.virtualAccount, v.status, v.balance])).toEqual([
+      ['Default', 'Out of Compliance', -2],
+      ['Lab', 'In Compliance', 20],
+    ]);
+    expect(res.body.licenses[0].alerts).toEqual([expect.objectContaining({ messageType: 'Insufficient Licenses', virtualAccount: 'Default' })]);
+
+    const perVa = await Promise.all(['Default', 'Lab'].map((virtualAccount) => licenses('Centreon Co', { limit: -1, virtualAccount }, token)));
+    expect(perVa.map((r) => r.body.licenses.map((l: { virtualAccount: string; status: string }) => [l.virtualAccount, l.status]))).toEqual([
+      [['Default', 'Out of Compliance']],
+      [['Lab', 'In Compliance']],
+    ]);
+    expect(perVa[0].body.licenses[0].virtualAccounts).toBeUndefined();
   });
 
   test('When limit and offset are given, then they page through the same ordered rows', async () => {
@@ -103,17 +135,17 @@ describe('API Toolkit: licenses and alerts (fixed paths)', () => {
     expect(own.body.licenses.map((l: { tag: string; quantity: number }) => [l.tag, l.quantity])).toEqual([['DNA_Adv', 100]]);
   });
 
-  test("When the client's account was removed, then it answers 404 ACCOUNT_NOT_FOUND; a new account of that name stays 403", async () => {
+  test("When the client's account was removed, then its access token is refused (401 ACCESS_TOKEN_REVOKED), also for a new account of that name", async () => {
     await fx.account('Shortlived');
     const token = await fx.accessToken('Shortlived');
     await server.ctx.db.localAccount.delete({ where: { name: 'Shortlived' } });
     const gone = await licenses('Shortlived', { limit: -1 }, token);
-    expect(gone.status).toBe(404);
-    expect(gone.body.error.code).toBe('ACCOUNT_NOT_FOUND');
+    expect(gone.status).toBe(401);
+    expect(gone.body.error.code).toBe('ACCESS_TOKEN_REVOKED');
     await fx.account('Shortlived');
     const reborn = await alerts('Shortlived', { limit: -1 }, token);
-    expect(reborn.status).toBe(403);
-    expect(reborn.body.error.code).toBe('ACCOUNT_FORBIDDEN');
+    expect(reborn.status).toBe(401);
+    expect(reborn.body.error.code).toBe('ACCESS_TOKEN_REVOKED');
   });
 
   test.each([
@@ -146,7 +178,7 @@ describe('API Toolkit: licenses and alerts (fixed paths)', () => {
     expect(res.body.error.code).toBe('AUTHENTICATION_REQUIRED');
   });
 
-  test('When the access token is forged, alg none, HS256, a session token or expired, then it answers 401 ACCESS_TOKEN_INVALID', async () => {
+  test('When the access token is forged, alg none, HS256 or expired, then it answers 401 ACCESS_TOKEN_INVALID; a session token 403 CREDENTIALS_NOT_ACCEPTED', async () => {
     const claims = { sub: 'x', acct: 'Acme Corp', acctId: '00000000-0000-0000-0000-000000000000' };
     const [header, , signature] = acmeToken.split('.');
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -155,7 +187,6 @@ describe('API Toolkit: licenses and alerts (fixed paths)', () => {
       `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims, aud: 'slm:api', iss: 'slm-onprem', exp: 9999999999 })}.`,
       jwt.sign(claims, 'secret', { algorithm: 'HS256', audience: 'slm:api', issuer: 'slm-onprem' }),
       `${header}.${b64({ ...claims, acct: 'Globex', aud: 'slm:api', iss: 'slm-onprem', exp: 9999999999 })}.${signature}`,
-      admin,
       server.ctx.jwt.sign(claims, 'slm:api', -10),
     ];
     for (const token of tokens) {
@@ -163,6 +194,8 @@ describe('API Toolkit: licenses and alerts (fixed paths)', () => {
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('ACCESS_TOKEN_INVALID');
     }
+    const session = await licenses('Acme Corp', { limit: -1 }, admin);
+    expect([session.status, session.body.error.code]).toEqual([403, 'CREDENTIALS_NOT_ACCEPTED']);
   });
 
   test('When licenses are short, expiring or expired, then the alerts call lists them with their source and virtual account, Major first', async () => {

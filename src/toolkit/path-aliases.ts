@@ -5,8 +5,8 @@ import { OAUTH_TOKEN_PATH } from '../http/error-handler';
  * SSM On-Prem integrations call the API Toolkit under two spellings: newer releases use
  * `/oauth/token`, older ones `/backend/oauth/token`, and some prefix the toolkit operations with
  * `/backend`. Requests under an alias are rewritten to the one path that openapi.yaml describes
- * before anything else looks at them, so validation, guards, limits and errors are the same on
- * both (the request log keeps the path as sent).
+ * before anything else looks at them (the OpenAPI validator matches `originalUrl`, so both are
+ * rewritten), so validation, guards, limits, errors and the request log are the same on both.
  */
 const TOOLKIT_OPERATION = /^\/backend(\/api\/v1\/(?:accounts\/[^/?]+\/(?:licenses|alerts|virtual-accounts(?:\/[^/?]+\/(?:tokens|product-instances))?)|tokens\/[^/?]+\/revoke))(?=\/?(?:\?|$))/;
 const OAUTH_ALIAS = /^\/oauth\/token(?=\/?(?:\?|$))/;
@@ -17,6 +17,10 @@ export function canonicalToolkitUrl(url: string): string {
 }
 
 export function toolkitPathAliases(req: Request, _res: Response, next: NextFunction): void {
-  req.url = canonicalToolkitUrl(req.url);
+  const url = canonicalToolkitUrl(req.url);
+  if (url !== req.url) {
+    req.url = url;
+    req.originalUrl = url;
+  }
   next();
 }
