@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import {
-  Button, Masthead, MastheadBrand, MastheadContent, MastheadLogo, MastheadMain, MastheadToggle, Nav, NavGroup, NavItem, NavList, Page,
+  Button, Masthead, MastheadBrand, MastheadContent, MastheadLogo, MastheadMain, MastheadToggle, Nav, NavGroup, NavItem, Page,
   PageSidebar, PageSidebarBody, PageToggleButton, SkipToContent, Toolbar, ToolbarContent, ToolbarGroup, ToolbarItem,
 } from '@patternfly/react-core';
 import BarsIcon from '@patternfly/react-icons/dist/esm/icons/bars-icon';
@@ -104,20 +104,18 @@ export function Shell() {
     <PageSidebar>
       <PageSidebarBody>
         <Nav aria-label="Workspaces">
-          <NavList>
-            <NavGroup title="Administration">
-              {ADMIN_PAGES.map(([to, label]) => (
-                <NavItem key={to} to={to} isActive={path === to || path.startsWith(`${to}/`)} onClick={go(to)}>
-                  {label}
-                </NavItem>
-              ))}
-            </NavGroup>
-            <NavGroup title="Licensing">
-              <NavItem to="/licensing" isActive={path.startsWith('/licensing')} onClick={go('/licensing')}>
-                Accounts and licenses
+          <NavGroup title="Administration">
+            {ADMIN_PAGES.map(([to, label]) => (
+              <NavItem key={to} to={to} isActive={path === to || path.startsWith(`${to}/`)} onClick={go(to)}>
+                {label}
               </NavItem>
-            </NavGroup>
-          </NavList>
+            ))}
+          </NavGroup>
+          <NavGroup title="Licensing">
+            <NavItem to="/licensing" isActive={path.startsWith('/licensing')} onClick={go('/licensing')}>
+              Accounts and licenses
+            </NavItem>
+          </NavGroup>
         </Nav>
       </PageSidebarBody>
     </PageSidebar>

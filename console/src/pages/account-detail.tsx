@@ -57,7 +57,7 @@ export function AccountDetailPage({ account }: { account: string }) {
               columns={[
                 { title: 'Name', render: (va) => va.name },
                 { title: 'Created', render: (va) => date(va.createdAt) },
-                { title: 'Licensing', render: (va) => <Link to={`/licensing/${enc(account)}/${enc(va.name)}/alerts`} aria-label={`Open ${va.name} in the Licensing workspace`}>Open in Licensing</Link> },
+                { title: 'Licensing', render: (va) => <Link to={`/licensing/${enc(account)}/${enc(va.name)}/alerts`} aria-label={`Open in Licensing: ${va.name}`}>Open in Licensing</Link> },
               ]}
             />
           </CardBody>

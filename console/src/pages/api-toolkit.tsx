@@ -76,7 +76,7 @@ export function ApiToolkitPage() {
                 render: (c) =>
                   session.canWrite && (
                     <Flex gap={{ default: 'gapSm' }} flexWrap={{ default: 'nowrap' }}>
-                      <Button size="sm" variant="secondary" onClick={() => setModal({ kind: 'rotate', client: c })} aria-label={`Rotate the secret of ${c.name}`}>Rotate secret</Button>
+                      <Button size="sm" variant="secondary" onClick={() => setModal({ kind: 'rotate', client: c })} aria-label={`Rotate secret of ${c.name}`}>Rotate secret</Button>
                       <Button size="sm" variant="secondary" isDanger onClick={() => setModal({ kind: 'delete', client: c })} aria-label={`Delete ${c.name}`}>Delete</Button>
                     </Flex>
                   ),

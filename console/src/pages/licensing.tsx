@@ -51,16 +51,19 @@ export function LicensingPage({ account, va, tab = 'alerts' }: { account?: strin
           <Alert variant="info" isInline title="Choose a local account and a virtual account." />
         ) : (
           <>
-            <Tabs activeKey={active} onSelect={(_e, k) => go(account, va, String(k))} aria-label="Licensing views" role="region">
+            <Tabs activeKey={active} onSelect={(_e, k) => go(account, va, String(k))} aria-label="Licensing views" mountOnEnter unmountOnExit>
               {TABS.map(([key, title]) => (
-                <Tab key={key} eventKey={key} title={<TabTitleText>{title}</TabTitleText>} />
+                <Tab key={key} eventKey={key} title={<TabTitleText>{title}</TabTitleText>}>
+                  <div className="slm-tab-body">
+                    {key === 'alerts' && <AlertsTab account={account} va={va} />}
+                    {key === 'inventory' && <InventoryTab account={account} va={va} />}
+                    {key === 'licenses' && <LicensesTab account={account} va={va} />}
+                    {key === 'instances' && <InstancesTab account={account} va={va} />}
+                    {key === 'reports' && <ReportsTab account={account} va={va} />}
+                  </div>
+                </Tab>
               ))}
             </Tabs>
-            {active === 'alerts' && <AlertsTab account={account} va={va} />}
-            {active === 'inventory' && <InventoryTab account={account} va={va} />}
-            {active === 'licenses' && <LicensesTab account={account} va={va} />}
-            {active === 'instances' && <InstancesTab account={account} va={va} />}
-            {active === 'reports' && <ReportsTab account={account} va={va} />}
           </>
         )}
       </Stack>

@@ -46,10 +46,10 @@ export function UsersPage() {
               render: (u) =>
                 session.canWrite && (
                   <Flex gap={{ default: 'gapSm' }}>
-                    <Button size="sm" variant="secondary" onClick={() => setModal({ kind: 'role', user: u })} aria-label={`Change the role of ${u.username}`}>
+                    <Button size="sm" variant="secondary" onClick={() => setModal({ kind: 'role', user: u })} aria-label={`Role of ${u.username}`}>
                       Role
                     </Button>
-                    <Button size="sm" variant="secondary" onClick={() => setModal({ kind: 'password', user: u })} aria-label={`Reset the password of ${u.username}`}>
+                    <Button size="sm" variant="secondary" onClick={() => setModal({ kind: 'password', user: u })} aria-label={`Reset password of ${u.username}`}>
                       Reset password
                     </Button>
                     <Button size="sm" variant="secondary" isDanger onClick={() => setModal({ kind: 'delete', user: u })} aria-label={`Delete ${u.username}`}>
