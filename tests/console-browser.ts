@@ -12,7 +12,8 @@ export type ConsoleBrowser = {
   page: Page;
   /** Content-Security-Policy refusals the browser reported so far. */
   cspViolations: string[];
-  screenshot(name: string): Promise<void>;
+  /** Saves the viewport, or with `fullPage` the whole scrolled page. */
+  screenshot(name: string, fullPage?: boolean): Promise<void>;
   /** axe-core on the current page: serious or critical violations as "rule: target" lines. */
   accessibilityViolations(): Promise<string[]>;
   close(): Promise<void>;
@@ -46,8 +47,8 @@ export async function openConsoleBrowser(opts: { width?: number; height?: number
     context,
     page,
     cspViolations,
-    screenshot: async (name) => {
-      await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: false });
+    screenshot: async (name, fullPage = false) => {
+      await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
     },
     accessibilityViolations: async () => {
       // Evaluated through the DevTools protocol, which the page's CSP does not govern (an injected <script> it would).

@@ -31,6 +31,9 @@ describe('Admin console in a browser', () => {
   /** A page is done when its axe check has no serious violation and the browser refused nothing. */
   async function checkPage(name: string) {
     await page.waitForLoadState('networkidle');
+    // Notifications would cover the page in the screenshot.
+    const toastClose = page.locator('.pf-v6-c-alert-group.pf-m-toast .pf-v6-c-alert__action button');
+    while ((await toastClose.count()) > 0) await toastClose.first().click();
     await b.screenshot(name);
     expect({ page: name, violations: await b.accessibilityViolations() }).toEqual({ page: name, violations: [] });
     expect(b.cspViolations).toEqual([]);
@@ -39,8 +42,8 @@ describe('Admin console in a browser', () => {
     await page.getByRole('navigation', { name: 'Workspaces' }).getByRole('link', { name: label, exact: true }).click();
   }
   async function login(username: string, password: string) {
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
+    await page.getByLabel(/^Username/).fill(username);
+    await page.getByLabel(/^Password/).fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
   }
   async function openLicensing(tab: string) {
@@ -106,12 +109,21 @@ describe('Admin console in a browser', () => {
     await checkPage('account-detail');
   }, 60_000);
 
-  test('When an admin creates a registration token and copies it, then a simulated product registers with it and shows under Product Instances with its licenses', async () => {
+  test('When an admin imports an entitlement file and creates and copies a registration token, then a simulated product registers with it and shows under Product Instances with its licenses', async () => {
     const fx = transportFixtures(server, () => adminToken);
-    const imported = await fx.importLicenses(LICENSES.map((l) => fx.licenseLine(ACCOUNT, l.tag, l.quantity, l.family ? { family: l.family, tier: l.tier } : {})));
-    expect({ status: imported.status, body: imported.body }).toMatchObject({ status: 200 });
+    const entitlements = { licenses: LICENSES.map((l) => fx.licenseLine(ACCOUNT, l.tag, l.quantity, l.family ? { family: l.family, tier: l.tier } : {})) };
+    await openLicensing('licenses');
+    await page.getByText('No licenses').waitFor();
+    const fileInput = page.locator('input[type=file][aria-label="Import entitlement file"]');
+    const broken = { licenses: [{ ...entitlements.licenses[0], quantity: -1 }] };
+    await fileInput.setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(broken)) });
+    await page.getByText(/nothing was imported/).waitFor();
+    await page.getByRole('listitem').filter({ hasText: /entry 1 quantity/ }).waitFor();
+    await fileInput.setInputFiles({ name: 'acme.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(entitlements)) });
+    await page.getByText('acme.json imported').waitFor();
+    await page.getByRole('row', { name: /UCM_Enhanced/ }).waitFor();
 
-    await openLicensing('inventory');
+    await page.getByRole('tab', { name: 'Inventory: General' }).click();
     await page.getByText('No registration tokens').waitFor();
     await page.getByRole('button', { name: 'New token' }).first().click();
     await dialog().getByLabel('Description').fill('Branch routers');
@@ -192,7 +204,7 @@ describe('Admin console in a browser', () => {
     await page.setViewportSize({ width: 1280, height: 800 });
   }, 90_000);
 
-  test('When an operator logs in, then no write control is shown and the API refuses a write', async () => {
+  test('When an operator logs in, then no write control is shown, the API refuses a write, and they can change their own password', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByText('You have logged out.').waitFor();
     await login(OPERATOR.username, OPERATOR.password);
@@ -213,6 +225,17 @@ describe('Admin console in a browser', () => {
       return res.status;
     });
     expect(refused).toBe(403);
+
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await dialog().getByLabel('Current password').fill('not-my-password');
+    await dialog().getByLabel('New password').fill('operator-password-2');
+    await dialog().getByRole('button', { name: 'Change password' }).click();
+    await dialog().locator('.pf-m-error', { hasText: 'the current password is wrong' }).waitFor();
+    await b.screenshot('change-password-error');
+    await dialog().getByLabel('Current password').fill(OPERATOR.password);
+    await dialog().getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Your password was changed').waitFor();
+    expect(await dialog().count()).toBe(0);
   }, 60_000);
 
   test('When the session is revoked (password reset by an admin), then the next page shows the login page with a message', async () => {

@@ -26,13 +26,13 @@ suite('HA cluster: the console widget through the VIP', () => {
   test('When ha_cluster_stop runs on the Active node, then the widget shows Normal, then Degraded with the other server Active, without a reload', async () => {
     const page = b!.page;
     await page.goto(h.vipUrl('/admin/ha'));
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByLabel(/^Username/).fill('admin');
+    await page.getByLabel(/^Password/).fill(ADMIN_PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByTestId('ha-status').getByText('Normal').waitFor({ timeout: 30_000 });
     await page.getByTestId('ha-active-name').getByText('primary-node').waitFor();
     await page.getByTestId('ha-standby-name').getByText('secondary-node').waitFor();
-    await b!.screenshot('high-availability-normal');
+    await b!.screenshot('high-availability-normal', true);
     expect(await b!.accessibilityViolations()).toEqual([]);
     // A mark that a reload would wipe.
     await page.evaluate(() => Object.assign(window, { slmNoReload: true }));
@@ -42,7 +42,8 @@ suite('HA cluster: the console widget through the VIP', () => {
     await page.getByTestId('ha-active-name').getByText('secondary-node').waitFor({ timeout: 30_000 });
     await page.getByTestId('ha-reconnecting').waitFor({ state: 'detached', timeout: 30_000 });
     await page.getByText('One of the cluster nodes is offline').waitFor();
-    await b!.screenshot('high-availability-degraded');
+    await page.getByTestId('ha-heartbeat').getByText('Disconnected').waitFor({ timeout: 30_000 });
+    await b!.screenshot('high-availability-degraded', true);
     expect(await page.evaluate(() => (window as unknown as { slmNoReload?: boolean }).slmNoReload)).toBe(true);
     expect(b!.cspViolations).toEqual([]);
   }, 180_000);

@@ -114,7 +114,41 @@ export function FormFields({ fields, form, idPrefix }: { fields: Field[]; form: 
   );
 }
 
-/** A form in a modal dialog; `onDone` runs after a successful submit. */
+/** A modal dialog with one main button (submitting `form`, or calling `onClick`) and Cancel. */
+function Dialog(props: {
+  title: string;
+  description?: ReactNode;
+  warning?: boolean;
+  busy: boolean;
+  primary: { label: string; form?: string; onClick?: () => void; danger?: boolean };
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  const titleId = `${useId().replace(/:/g, '')}-title`;
+  return (
+    <Modal isOpen variant="small" onClose={props.onClose} aria-labelledby={titleId}>
+      <ModalHeader title={props.title} labelId={titleId} description={props.description} titleIconVariant={props.warning ? 'warning' : undefined} />
+      <ModalBody>{props.children}</ModalBody>
+      <ModalFooter>
+        <Button
+          type={props.primary.form ? 'submit' : 'button'}
+          form={props.primary.form}
+          onClick={props.primary.onClick}
+          variant={props.primary.danger ? 'danger' : 'primary'}
+          isLoading={props.busy}
+          isDisabled={props.busy}
+        >
+          {props.primary.label}
+        </Button>
+        <Button variant="link" onClick={props.onClose}>
+          Cancel
+        </Button>
+      </ModalFooter>
+    </Modal>
+  );
+}
+
+/** A form in a modal dialog; the caller closes it when its submit succeeds. */
 export function FormModal(props: {
   title: string;
   fields: Field[];
@@ -126,22 +160,11 @@ export function FormModal(props: {
   const id = useId().replace(/:/g, '');
   const form = useServerForm(props.fields, props.onSubmit);
   return (
-    <Modal isOpen variant="small" onClose={props.onClose} aria-labelledby={`${id}-title`}>
-      <ModalHeader title={props.title} labelId={`${id}-title`} description={props.description} />
-      <ModalBody>
-        <Form id={`${id}-form`} onSubmit={form.onSubmit}>
-          <FormFields fields={props.fields} form={form} idPrefix={id} />
-        </Form>
-      </ModalBody>
-      <ModalFooter>
-        <Button type="submit" form={`${id}-form`} isLoading={form.busy} isDisabled={form.busy}>
-          {props.submitLabel}
-        </Button>
-        <Button variant="link" onClick={props.onClose}>
-          Cancel
-        </Button>
-      </ModalFooter>
-    </Modal>
+    <Dialog title={props.title} description={props.description} busy={form.busy} primary={{ label: props.submitLabel, form: `${id}-form` }} onClose={props.onClose}>
+      <Form id={`${id}-form`} onSubmit={form.onSubmit}>
+        <FormFields fields={props.fields} form={form} idPrefix={id} />
+      </Form>
+    </Dialog>
   );
 }
 
@@ -162,7 +185,6 @@ export function InlineForm(props: { fields: Field[]; submitLabel: string; onSubm
 
 /** "Are you sure?" for deactivate, delete, revoke and remove. */
 export function ConfirmModal(props: { title: string; body: ReactNode; confirmLabel: string; onConfirm: () => Promise<void>; onClose: () => void }) {
-  const id = useId().replace(/:/g, '');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const confirm = async () => {
@@ -177,20 +199,9 @@ export function ConfirmModal(props: { title: string; body: ReactNode; confirmLab
     }
   };
   return (
-    <Modal isOpen variant="small" onClose={props.onClose} aria-labelledby={`${id}-title`}>
-      <ModalHeader title={props.title} labelId={`${id}-title`} titleIconVariant="warning" />
-      <ModalBody>
-        {props.body}
-        {error && <Alert variant="danger" isInline title={error} />}
-      </ModalBody>
-      <ModalFooter>
-        <Button variant="danger" onClick={confirm} isLoading={busy} isDisabled={busy}>
-          {props.confirmLabel}
-        </Button>
-        <Button variant="link" onClick={props.onClose}>
-          Cancel
-        </Button>
-      </ModalFooter>
-    </Modal>
+    <Dialog title={props.title} warning busy={busy} primary={{ label: props.confirmLabel, onClick: confirm, danger: true }} onClose={props.onClose}>
+      {props.body}
+      {error && <Alert variant="danger" isInline title={error} />}
+    </Dialog>
   );
 }

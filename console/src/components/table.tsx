@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { Alert, Bullseye, EmptyState, EmptyStateActions, EmptyStateBody, EmptyStateFooter, Spinner } from '@patternfly/react-core';
-import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { InnerScrollContainer, Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import type { ApiError } from '../api';
 
 export type Column<T> = { title: string; render: (row: T) => ReactNode; nowrap?: boolean };
@@ -35,28 +35,31 @@ export function DataTable<T>(props: {
       </EmptyState>
     );
   }
+  // A wide table scrolls sideways inside the page rather than running off its edge (focusable, so the keyboard can scroll it).
   return (
-    <Table aria-label={props.label} variant="compact" gridBreakPoint="grid-md">
-      <Thead>
-        <Tr>
-          {props.columns.map((c) => (
-            <Th key={c.title} modifier={c.nowrap ? 'nowrap' : 'wrap'}>
-              {c.title}
-            </Th>
-          ))}
-        </Tr>
-      </Thead>
-      <Tbody>
-        {props.rows.map((row) => (
-          <Tr key={props.rowKey(row)}>
+    <InnerScrollContainer tabIndex={0} role="region" aria-label={`${props.label} table`}>
+      <Table aria-label={props.label} variant="compact" gridBreakPoint="grid-md">
+        <Thead>
+          <Tr>
             {props.columns.map((c) => (
-              <Td key={c.title} dataLabel={c.title} modifier={c.nowrap ? 'nowrap' : undefined}>
-                {c.render(row)}
-              </Td>
+              <Th key={c.title} modifier={c.nowrap ? 'nowrap' : 'wrap'}>
+                {c.title}
+              </Th>
             ))}
           </Tr>
-        ))}
-      </Tbody>
-    </Table>
+        </Thead>
+        <Tbody>
+          {props.rows.map((row) => (
+            <Tr key={props.rowKey(row)}>
+              {props.columns.map((c) => (
+                <Td key={c.title} dataLabel={c.title} modifier={c.nowrap ? 'nowrap' : undefined}>
+                  {c.render(row)}
+                </Td>
+              ))}
+            </Tr>
+          ))}
+        </Tbody>
+      </Table>
+    </InnerScrollContainer>
   );
 }

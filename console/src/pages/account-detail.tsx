@@ -1,8 +1,9 @@
 import { useState } from 'react';
-import { Button, Card, CardBody, CardTitle, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Stack } from '@patternfly/react-core';
+import { Button, Card, CardBody, CardTitle, Stack } from '@patternfly/react-core';
 import { api, enc } from '../api';
 import { FormModal } from '../components/form';
 import { date, dateTime, StatusLabel } from '../components/format';
+import { Details } from '../components/details';
 import { useLoad } from '../components/hooks';
 import { PageFrame } from '../components/page';
 import { DataTable } from '../components/table';
@@ -16,12 +17,6 @@ export function AccountDetailPage({ account }: { account: string }) {
   const [creating, setCreating] = useState(false);
   const detail = useLoad(() => api<AccountDetail>('GET', `/api/v1/accounts/${enc(account)}`), [account]);
   const a = detail.data;
-  const field = (term: string, value: React.ReactNode) => (
-    <DescriptionListGroup>
-      <DescriptionListTerm>{term}</DescriptionListTerm>
-      <DescriptionListDescription>{value}</DescriptionListDescription>
-    </DescriptionListGroup>
-  );
   return (
     <PageFrame title={`Account ${account}`} description={<Link to="/admin/accounts">All accounts</Link>} actions={a && <AccountActions account={a} onChanged={detail.reload} />}>
       <Stack hasGutter>
@@ -29,14 +24,16 @@ export function AccountDetailPage({ account }: { account: string }) {
           <Card>
             <CardTitle component="h2">Details</CardTitle>
             <CardBody>
-              <DescriptionList isHorizontal isCompact>
-                {field('Status', <StatusLabel value={a.status} />)}
-                {field('Description', a.description ?? '—')}
-                {field('Contact email', a.contactEmail ?? '—')}
-                {field('Smart Account', a.smartAccount ?? '—')}
-                {field('Requested', dateTime(a.createdAt))}
-                {field('Approved', dateTime(a.approvedAt))}
-              </DescriptionList>
+              <Details
+                entries={[
+                  ['Status', <StatusLabel value={a.status} />],
+                  ['Description', a.description ?? '—'],
+                  ['Contact email', a.contactEmail ?? '—'],
+                  ['Smart Account', a.smartAccount ?? '—'],
+                  ['Requested', dateTime(a.createdAt)],
+                  ['Approved', dateTime(a.approvedAt)],
+                ]}
+              />
             </CardBody>
           </Card>
         )}

@@ -20,18 +20,21 @@ function SecretModal({ secret, onClose }: { secret: Secret; onClose: () => void 
       <ModalHeader title="Client secret" labelId="secret-title" description="Copy the secret now: it cannot be shown again." />
       <ModalBody>
         <DescriptionList>
-          <DescriptionListGroup>
-            <DescriptionListTerm>Client ID</DescriptionListTerm>
-            <DescriptionListDescription>
-              <ClipboardCopy isReadOnly hoverTip="Copy" clickTip="Copied" textAriaLabel="Client ID" toggleAriaLabel="Show client ID">{secret.clientId}</ClipboardCopy>
-            </DescriptionListDescription>
-          </DescriptionListGroup>
-          <DescriptionListGroup>
-            <DescriptionListTerm>Client secret</DescriptionListTerm>
-            <DescriptionListDescription>
-              <ClipboardCopy isReadOnly hoverTip="Copy" clickTip="Copied" textAriaLabel="Client secret" toggleAriaLabel="Show client secret">{secret.clientSecret}</ClipboardCopy>
-            </DescriptionListDescription>
-          </DescriptionListGroup>
+          {(
+            [
+              ['Client ID', secret.clientId],
+              ['Client secret', secret.clientSecret],
+            ] as const
+          ).map(([term, value]) => (
+            <DescriptionListGroup key={term}>
+              <DescriptionListTerm>{term}</DescriptionListTerm>
+              <DescriptionListDescription>
+                <ClipboardCopy isReadOnly hoverTip="Copy" clickTip="Copied" textAriaLabel={term} toggleAriaLabel={`Show ${term}`}>
+                  {value}
+                </ClipboardCopy>
+              </DescriptionListDescription>
+            </DescriptionListGroup>
+          ))}
         </DescriptionList>
       </ModalBody>
       <ModalFooter>

@@ -1,6 +1,7 @@
-import { Alert, Button, Card, CardBody, CardTitle, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Label, LabelGroup, Stack } from '@patternfly/react-core';
+import { Alert, Button, Card, CardBody, CardTitle, Label, LabelGroup, Stack } from '@patternfly/react-core';
 import { api } from '../api';
 import { dateTime } from '../components/format';
+import { Details } from '../components/details';
 import { useLoad } from '../components/hooks';
 import { InlineForm } from '../components/form';
 import { PageFrame } from '../components/page';
@@ -15,12 +16,6 @@ export function CertificatesPage() {
   const session = useSession();
   const hcn = useLoad(() => api<Hcn>('GET', '/api/v1/settings/host-common-name'), []);
   const h = hcn.data;
-  const row = (term: string, value: React.ReactNode) => (
-    <DescriptionListGroup>
-      <DescriptionListTerm>{term}</DescriptionListTerm>
-      <DescriptionListDescription>{value}</DescriptionListDescription>
-    </DescriptionListGroup>
-  );
   return (
     <PageFrame
       title="Security: Certificates"
@@ -42,10 +37,12 @@ export function CertificatesPage() {
           <CardTitle component="h2">Host Common Name</CardTitle>
           <CardBody>
             {h && (
-              <DescriptionList isHorizontal isCompact>
-                {row('Current name', <strong data-testid="hcn-current">{h.name}</strong>)}
-                {row('Last changed', dateTime(h.changedAt))}
-              </DescriptionList>
+              <Details
+                entries={[
+                  ['Current name', <strong data-testid="hcn-current">{h.name}</strong>],
+                  ['Last changed', dateTime(h.changedAt)],
+                ]}
+              />
             )}
             {session.canWrite && h && (
               <InlineForm
@@ -66,22 +63,24 @@ export function CertificatesPage() {
           <Card>
             <CardTitle component="h2">TLS certificate</CardTitle>
             <CardBody>
-              <DescriptionList isHorizontal isCompact>
-                {row('Subject', h.certificate.subject)}
-                {row(
-                  'Subject alternative names',
-                  <LabelGroup numLabels={10}>
-                    {h.certificate.subjectAltNames.map((s) => (
-                      <Label key={s}>{s}</Label>
-                    ))}
-                  </LabelGroup>,
-                )}
-                {row('Issuer', h.certificate.issuer)}
-                {row('Valid from', dateTime(h.certificate.notBefore))}
-                {row('Expires', dateTime(h.certificate.notAfter))}
-                {row('Serial number', <span className="slm-break">{h.certificate.serialNumber}</span>)}
-                {row('SHA-256 fingerprint', <span className="slm-break">{h.certificate.fingerprintSha256}</span>)}
-              </DescriptionList>
+              <Details
+                entries={[
+                  ['Subject', h.certificate.subject],
+                  [
+                    'Subject alternative names',
+                    <LabelGroup numLabels={10}>
+                      {h.certificate.subjectAltNames.map((s) => (
+                        <Label key={s}>{s}</Label>
+                      ))}
+                    </LabelGroup>,
+                  ],
+                  ['Issuer', h.certificate.issuer],
+                  ['Valid from', dateTime(h.certificate.notBefore)],
+                  ['Expires', dateTime(h.certificate.notAfter)],
+                  ['Serial number', <span className="slm-break">{h.certificate.serialNumber}</span>],
+                  ['SHA-256 fingerprint', <span className="slm-break">{h.certificate.fingerprintSha256}</span>],
+                ]}
+              />
             </CardBody>
           </Card>
         )}

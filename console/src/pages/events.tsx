@@ -1,8 +1,9 @@
 import { useState } from 'react';
-import { Button, Pagination, TextInput, Toolbar, ToolbarContent, ToolbarItem, Form } from '@patternfly/react-core';
+import { Button, TextInput, Toolbar, ToolbarContent, ToolbarItem, Form } from '@patternfly/react-core';
 import { api } from '../api';
 import { dateTime, StatusLabel } from '../components/format';
 import { useLoad } from '../components/hooks';
+import { useServerPaging } from '../components/pagination';
 import { PageFrame } from '../components/page';
 import { DataTable } from '../components/table';
 import type { Page } from '../types';
@@ -11,8 +12,8 @@ type Event = { id: string; at: string; actor: string; action: string; objectType
 type Filters = { action: string; actor: string; object: string };
 
 export function EventsPage() {
-  const [page, setPage] = useState(1);
-  const [pageSize, setPageSize] = useState(20);
+  const paging = useServerPaging('Event pages', 20);
+  const { page, pageSize } = paging;
   const [draft, setDraft] = useState<Filters>({ action: '', actor: '', object: '' });
   const [filters, setFilters] = useState<Filters>(draft);
   const events = useLoad(() => {
@@ -26,27 +27,12 @@ export function EventsPage() {
       <TextInput aria-label={`Filter by ${label}`} placeholder={label} value={draft[key]} onChange={(_e, v) => setDraft((d) => ({ ...d, [key]: v }))} />
     </ToolbarItem>
   );
-  const pagination = (bottom: boolean) => (
-    <Pagination
-      itemCount={events.data?.total ?? 0}
-      page={page}
-      perPage={pageSize}
-      onSetPage={(_e, p) => setPage(p)}
-      onPerPageSelect={(_e, n) => {
-        setPageSize(n);
-        setPage(1);
-      }}
-      variant={bottom ? 'bottom' : 'top'}
-      isCompact={!bottom}
-      titles={{ paginationAriaLabel: bottom ? 'Event pages (bottom)' : 'Event pages' }}
-    />
-  );
   return (
     <PageFrame title="Event Log" description="Every change made through the console, the CLI or the API, newest first.">
       <Form
         onSubmit={(e) => {
           e.preventDefault();
-          setPage(1);
+          paging.first();
           setFilters(draft);
         }}
       >
@@ -58,7 +44,7 @@ export function EventsPage() {
             <ToolbarItem>
               <Button type="submit" variant="secondary">Filter</Button>
             </ToolbarItem>
-            <ToolbarItem variant="pagination">{pagination(false)}</ToolbarItem>
+            <ToolbarItem variant="pagination">{paging.bar(events.data?.total ?? 0)}</ToolbarItem>
           </ToolbarContent>
         </Toolbar>
       </Form>
@@ -77,7 +63,7 @@ export function EventsPage() {
           { title: 'Details', render: (e) => (e.details ? <span className="slm-break">{JSON.stringify(e.details)}</span> : '—') },
         ]}
       />
-      {pagination(true)}
+      {paging.bar(events.data?.total ?? 0, true)}
     </PageFrame>
   );
 }

@@ -1,10 +1,9 @@
-import type { ReactNode } from 'react';
 import {
-  Alert, Card, CardBody, CardTitle, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, EmptyState, EmptyStateBody,
-  Gallery, Stack,
+  Alert, Card, CardBody, CardTitle, EmptyState, EmptyStateBody, Gallery, Stack,
 } from '@patternfly/react-core';
 import { api } from '../api';
 import { bytes, dateTime, duration, StatusLabel } from '../components/format';
+import { Details, type Detail } from '../components/details';
 import { useLoad } from '../components/hooks';
 import { PageFrame } from '../components/page';
 import { DataTable } from '../components/table';
@@ -25,18 +24,8 @@ type HaStatus =
 const REFRESH_MS = 2000;
 const TIMEOUT_MS = 4000;
 
-const rows = (entries: [string, ReactNode][]) => (
-  <DescriptionList isHorizontal isCompact>
-    {entries.map(([term, value]) => (
-      <DescriptionListGroup key={term}>
-        <DescriptionListTerm>{term}</DescriptionListTerm>
-        <DescriptionListDescription>{value}</DescriptionListDescription>
-      </DescriptionListGroup>
-    ))}
-  </DescriptionList>
-);
 
-const systemRows = (s: SystemInfo): [string, ReactNode][] => [
+const systemRows = (s: SystemInfo): Detail[] => [
   ['Host name', s.hostname],
   ['Version', s.version],
   ['Uptime', duration(s.uptimeSeconds)],
@@ -51,7 +40,7 @@ function ServerCard({ title, node, testId }: { title: string; node: HaNode | nul
       <CardTitle component="h2">{title}</CardTitle>
       <CardBody>
         {node ? (
-          rows([
+          <Details entries={[
             ['Server', <span data-testid={`${testId}-name`}>{node.name}</span>],
             ['Role', <StatusLabel value={node.role} />],
             ['Public address', node.publicAddress],
@@ -59,7 +48,7 @@ function ServerCard({ title, node, testId }: { title: string; node: HaNode | nul
             ['Health', node.healthy === null ? 'unknown' : node.healthy ? 'healthy' : 'failing'],
             ['State (reported / goal)', `${node.reportedState ?? '—'} / ${node.goalState ?? '—'}`],
             ...(node.system ? systemRows(node.system) : []),
-          ])
+          ]} />
         ) : (
           <EmptyState titleText="No server" headingLevel="h3" variant="xs">
             <EmptyStateBody>No server holds this role now: the cluster is degraded until the other node is back.</EmptyStateBody>
@@ -87,7 +76,7 @@ export function HaPage() {
             <CardTitle component="h2">Stand-alone server</CardTitle>
             <CardBody>
               <p>This server runs without a standby. Deploy a cluster with <code>slm ha deploy</code> to add one.</p>
-              {standalone.data && rows(systemRows(standalone.data))}
+              {standalone.data && <Details entries={systemRows(standalone.data)} />}
             </CardBody>
           </Card>
         )}
@@ -96,28 +85,28 @@ export function HaPage() {
             <Card>
               <CardTitle component="h2">Cluster</CardTitle>
               <CardBody>
-                {rows([
+                <Details entries={[
                   ['Status', <span data-testid="ha-status"><StatusLabel value={h.status} /></span>],
                   ['Message', <span data-testid="ha-message">{h.message}</span>],
-                  ['Heartbeat', <><StatusLabel value={h.heartbeat} /> {h.lastHeartbeatAt ? `last ${dateTime(h.lastHeartbeatAt)}` : ''}</>],
+                  ['Heartbeat', <span data-testid="ha-heartbeat"><StatusLabel value={h.heartbeat} /> {h.lastHeartbeatAt ? `last ${dateTime(h.lastHeartbeatAt)}` : ''}</span>],
                   ['Virtual IP', `${h.vip.address}:${h.vip.port} (${h.vip.driver}${h.vip.heldByThisNode ? ', held by this node' : ''})`],
                   ['Answered by', `${h.thisNode} (${h.thisNodeRole})`],
                   ['Monitor', h.monitor.reachable ? `reachable, last contact ${dateTime(h.monitor.lastContactAt)}` : 'unreachable'],
-                ])}
+                ]} />
               </CardBody>
             </Card>
-            <Gallery hasGutter minWidths={{ default: '100%', lg: '30rem' }}>
+            <Gallery hasGutter minWidths={{ default: '100%', lg: '22rem' }}>
               <ServerCard title="Active server" node={h.activeServer} testId="ha-active" />
               <ServerCard title="Standby server" node={h.standbyServer} testId="ha-standby" />
             </Gallery>
             <Card>
               <CardTitle component="h2">Replication</CardTitle>
               <CardBody>
-                {rows([
+                <Details entries={[
                   ['Streaming', h.replication.streaming ? 'yes' : 'no'],
                   ['Standby replay position', h.replication.replayLsn ?? '—'],
                   ['WAL receiver', h.replication.receiverStatus ?? '—'],
-                ])}
+                ]} />
                 <DataTable
                   label="Replication to standbys"
                   rows={h.replication.standbys}

@@ -1,9 +1,10 @@
 import { useState } from 'react';
-import { Button, Form, Pagination, SearchInput, Toolbar, ToolbarContent, ToolbarItem } from '@patternfly/react-core';
+import { Button, Form, SearchInput, Toolbar, ToolbarContent, ToolbarItem } from '@patternfly/react-core';
 import { api, enc } from '../api';
 import { ConfirmModal } from '../components/form';
 import { dateTime, StatusLabel } from '../components/format';
 import { useLoad } from '../components/hooks';
+import { useServerPaging } from '../components/pagination';
 import { DataTable } from '../components/table';
 import { useSession } from '../session';
 import type { Page, ProductInstance, ProductInstanceDetail } from '../types';
@@ -21,35 +22,19 @@ async function loadPage(account: string, va: string, page: number, pageSize: num
 
 export function InstancesTab({ account, va }: { account: string; va: string }) {
   const session = useSession();
-  const [page, setPage] = useState(1);
-  const [pageSize, setPageSize] = useState(10);
+  const paging = useServerPaging('Product instance pages', 10);
+  const { page, pageSize } = paging;
   const [draft, setDraft] = useState('');
   const [search, setSearch] = useState('');
   const [removing, setRemoving] = useState<ProductInstance>();
   const instances = useLoad(() => loadPage(account, va, page, pageSize, search), [account, va, page, pageSize, search]);
 
-  const pagination = (bottom: boolean) => (
-    <Pagination
-      itemCount={instances.data?.total ?? 0}
-      page={page}
-      perPage={pageSize}
-      perPageOptions={[10, 20, 50, 100].map((n) => ({ title: String(n), value: n }))}
-      onSetPage={(_e, p) => setPage(p)}
-      onPerPageSelect={(_e, n) => {
-        setPageSize(n);
-        setPage(1);
-      }}
-      variant={bottom ? 'bottom' : 'top'}
-      isCompact={!bottom}
-      titles={{ paginationAriaLabel: bottom ? 'Product instance pages (bottom)' : 'Product instance pages' }}
-    />
-  );
   return (
     <>
       <Form
         onSubmit={(e) => {
           e.preventDefault();
-          setPage(1);
+          paging.first();
           setSearch(draft.trim());
         }}
       >
@@ -62,7 +47,7 @@ export function InstancesTab({ account, va }: { account: string; va: string }) {
                 value={draft}
                 onChange={(_e, v) => setDraft(v)}
                 onSearch={(_e, v) => {
-                  setPage(1);
+                  paging.first();
                   setSearch(v.trim());
                 }}
                 onClear={() => {
@@ -71,7 +56,7 @@ export function InstancesTab({ account, va }: { account: string; va: string }) {
                 }}
               />
             </ToolbarItem>
-            <ToolbarItem variant="pagination">{pagination(false)}</ToolbarItem>
+            <ToolbarItem variant="pagination">{paging.bar(instances.data?.total ?? 0)}</ToolbarItem>
           </ToolbarContent>
         </Toolbar>
       </Form>
@@ -103,7 +88,7 @@ export function InstancesTab({ account, va }: { account: string; va: string }) {
           },
         ]}
       />
-      {pagination(true)}
+      {paging.bar(instances.data?.total ?? 0, true)}
       {removing && (
         <ConfirmModal
           title={`Remove ${removing.name}?`}

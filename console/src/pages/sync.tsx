@@ -1,9 +1,11 @@
-import { useRef, useState } from 'react';
+import { useState } from 'react';
 import {
-  Alert, Button, Card, CardBody, CardTitle, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Flex, Spinner, Stack,
+  Alert, Button, Card, CardBody, CardTitle, Flex, Spinner, Stack,
 } from '@patternfly/react-core';
 import { api, ApiError } from '../api';
 import { dateTime, download } from '../components/format';
+import { Details } from '../components/details';
+import { JsonFileButton } from '../components/file-button';
 import { useLoad } from '../components/hooks';
 import { PageFrame } from '../components/page';
 import { useSession } from '../session';
@@ -20,7 +22,6 @@ export function SyncPage() {
   const status = useLoad(() => api<SyncStatus>('GET', '/api/v1/sync/status'), []);
   const [running, setRunning] = useState<string>();
   const [result, setResult] = useState<{ variant: 'success' | 'danger'; title: string }>();
-  const fileInput = useRef<HTMLInputElement>(null);
   const s = status.data;
 
   const run = async (label: string, action: () => Promise<string>) => {
@@ -44,23 +45,9 @@ export function SyncPage() {
       download(`sync-request-${req.requestId}.json`, JSON.stringify(req, null, 2), 'application/json');
       return 'Request file saved: take it to the vendor cloud and bring back its response file.';
     });
-  const importResponse = (file: File) =>
-    run('Applying the response file', async () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(await file.text());
-      } catch {
-        throw new Error(`${file.name} is not a JSON file`);
-      }
-      return describe(await api<SyncResult>('POST', '/api/v1/sync/response-file', body));
-    });
+  const importResponse = (file: Promise<unknown>) =>
+    run('Applying the response file', async () => describe(await api<SyncResult>('POST', '/api/v1/sync/response-file', await file)));
 
-  const row = (term: string, value: React.ReactNode) => (
-    <DescriptionListGroup>
-      <DescriptionListTerm>{term}</DescriptionListTerm>
-      <DescriptionListDescription>{value}</DescriptionListDescription>
-    </DescriptionListGroup>
-  );
   return (
     <PageFrame title="Synchronization" description="License and account data from the vendor cloud: over the network, or with request and response files on closed networks.">
       <Stack hasGutter>
@@ -70,13 +57,15 @@ export function SyncPage() {
           <Card>
             <CardTitle component="h2">Status</CardTitle>
             <CardBody>
-              <DescriptionList isHorizontal isCompact>
-                {row('Mode', s.mode === 'NETWORK' ? `Network (${s.upstreamUrl})` : 'Manual (files)')}
-                {row('Last success', s.lastSuccess ? `${dateTime(s.lastSuccess.at)} (${s.lastSuccess.mode.toLowerCase()})` : 'never')}
-                {row('Last error', s.lastError ? `${dateTime(s.lastError.at)}: ${s.lastError.error}` : 'none')}
-                {row('Next scheduled run', s.nextRunAt ? dateTime(s.nextRunAt) : 'not scheduled')}
-                {row('Requests awaiting a response', s.pendingRequests)}
-              </DescriptionList>
+              <Details
+                entries={[
+                  ['Mode', s.mode === 'NETWORK' ? `Network (${s.upstreamUrl})` : 'Manual (files)'],
+                  ['Last success', s.lastSuccess ? `${dateTime(s.lastSuccess.at)} (${s.lastSuccess.mode.toLowerCase()})` : 'never'],
+                  ['Last error', s.lastError ? `${dateTime(s.lastError.at)}: ${s.lastError.error}` : 'none'],
+                  ['Next scheduled run', s.nextRunAt ? dateTime(s.nextRunAt) : 'not scheduled'],
+                  ['Requests awaiting a response', s.pendingRequests],
+                ]}
+              />
             </CardBody>
           </Card>
         )}
@@ -88,19 +77,7 @@ export function SyncPage() {
                 <Flex>
                   <Button onClick={syncNow} isDisabled={!!running || s?.mode !== 'NETWORK'}>Synchronize now</Button>
                   <Button variant="secondary" onClick={exportRequest} isDisabled={!!running}>Export request file</Button>
-                  <Button variant="secondary" onClick={() => fileInput.current?.click()} isDisabled={!!running}>Import response file</Button>
-                  <input
-                    ref={fileInput}
-                    className="slm-hidden-input"
-                    type="file"
-                    accept="application/json,.json"
-                    aria-label="Response file"
-                    onChange={(e) => {
-                      const file = e.target.files?.[0];
-                      e.target.value = '';
-                      if (file) void importResponse(file);
-                    }}
-                  />
+                  <JsonFileButton label="Import response file" disabled={!!running} onFile={(json) => void importResponse(json)} />
                 </Flex>
                 {running && (
                   <Flex gap={{ default: 'gapSm' }} role="status">
