@@ -80,7 +80,7 @@ export function Shell() {
         <Toolbar isFullHeight>
           <ToolbarContent>
             <ToolbarGroup align={{ default: 'alignEnd' }} gap={{ default: 'gapSm' }}>
-              <ToolbarItem>
+              <ToolbarItem visibility={{ default: 'hidden', md: 'visible' }}>
                 <span data-testid="current-user">{session.user.username}</span> <StatusLabel value={session.user.role} />
               </ToolbarItem>
               <ToolbarItem>

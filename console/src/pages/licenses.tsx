@@ -65,10 +65,9 @@ export function LicensesTab({ account, va }: { account: string; va: string }) {
         rowKey={(l) => l.tag}
         empty={{ title: 'No licenses', body: 'Licenses arrive with a synchronization, or with an entitlement file an admin imports here.' }}
         columns={[
-          { title: 'License', render: (l) => <>{l.license}<br /><small className="slm-break">{l.tag}</small></> },
-          { title: 'Billing', render: (l) => l.billingType ?? 'not purchased' },
-          { title: 'Purchased', render: (l) => l.quantity },
-          { title: 'In use', render: (l) => l.inUse },
+          { title: 'License', render: (l) => <>{l.license}<br /><small className="slm-break">{l.tag} · {l.billingType ?? 'not purchased'}</small></> },
+          { title: 'Purchased', render: (l) => l.quantity, nowrap: true },
+          { title: 'In use', render: (l) => l.inUse, nowrap: true },
           { title: 'Substitution', render: (l) => <>{substitutionText(l)}{l.family && <><br /><small>{l.family}, tier {l.tier}</small></>}</> },
           { title: 'Balance', render: (l) => l.balance },
           { title: 'Status', render: (l) => <StatusLabel value={l.status} /> },
