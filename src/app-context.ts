@@ -33,7 +33,8 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const jwt = new JwtService(jwtKey.key, jwtKey.publicKey);
   const events = new EventLog(db);
   const settings = new SettingsStore(db);
-  const sessions = new SessionService(db, jwt, clock, config.sessionTtlSeconds);
+  // System time, not `clock`: a session row must expire with its JWT, whose exp jsonwebtoken checks against system time.
+  const sessions = new SessionService(db, jwt, () => new Date(), config.sessionTtlSeconds);
   const users = new UserService(db, sessions, events, new FailureSampler());
   const hcn = new HostCommonNameService(settings, db, pki, events, clock, { dualStack: config.dualStack, certsDir: config.certsDir, logger });
   const licenses = new LicenseService(db, events, settings, clock, store.sql);

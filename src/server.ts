@@ -8,6 +8,7 @@ import { createApp } from './http/app';
 import { HttpsListeners } from './http/https-listeners';
 import { INSTALLED_AT_KEY } from './licenses/license-service';
 import { ClusterRuntime } from './ha/cluster-server';
+import { handOverInitialPassword } from './users/initial-password';
 
 export type RunningServer = {
   ctx: AppContext;
@@ -25,15 +26,15 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   const ctx = prepared?.ctx ?? (await createContext(config, store, logger, clock));
   const bootstrap = await ctx.users.ensureBootstrapAdmin(config.adminPassword);
   if (bootstrap.generatedPassword) {
-    // Printed once on stdout (not in the logs) so the operator can log in the first time.
-    process.stdout.write(`\nBootstrap admin created: username "admin", password "${bootstrap.generatedPassword}"\n\n`);
+    const file = handOverInitialPassword(config.dataDir, bootstrap.generatedPassword, process.stdout.isTTY ? process.stdout : undefined);
+    logger.warn({ file }, 'bootstrap admin "admin" created: its password is in this file; change it after the first login');
   }
   const hostCommonName = await ctx.hcn.initialize(config.initialHostCommonName);
   await ctx.settings.initialize(INSTALLED_AT_KEY, ctx.clock().toISOString());
   const ca = await ctx.pki.ca();
   const tls = await ctx.pki.tlsCredential(hostCommonName);
   await ctx.pki.writeCertificates(config.certsDir, hostCommonName);
-  const listeners = new HttpsListeners(cluster ? cluster.gate(prepared!.app) : createApp(ctx), { key: exportKey(tls.key), cert: tls.certPem + ca.certPem });
+  const listeners = new HttpsListeners(cluster ? cluster.gate(prepared!.app) : createApp(ctx), { key: exportKey(tls.key), cert: tls.certPem + ca.certPem }, config.http);
   // A new Host Common Name (set here or by the other node of a cluster) reaches new connections without a restart.
   const stopCertificateWatch = ctx.hcn.serveCertificates(tls, (next) =>
     listeners.setCertificate({ key: exportKey(next.key), cert: next.certPem + ca.certPem }),

@@ -61,7 +61,15 @@ export class SessionService {
     const now = this.clock();
     const cached = this.cache.get(sessionId);
     if (cached && cached.until > Date.now() && cached.principal.expiresAt > now) return cached;
-    const row = await this.db.userSession.findUnique({ where: { id: sessionId }, include: { user: true } });
+    let row;
+    try {
+      row = await this.db.userSession.findUnique({ where: { id: sessionId }, include: { user: true } });
+    } catch (err) {
+      // The HA status must stay readable while this node's PostgreSQL is down: a session this node
+      // already checked keeps its last known state until the store answers again.
+      if (cached && cached.principal.expiresAt > now) return cached;
+      throw err;
+    }
     if (!row || row.user.username !== claims.sub) {
       this.cache.delete(sessionId);
       throw unauthorized('SESSION_REVOKED', 'the session was ended (logout, password change or user removed): log in again');

@@ -7,9 +7,11 @@ import { registerHaCommands } from '../ha/ha-commands';
 import { registerProductCommands } from '../products/simulator-commands';
 import { registerHcnCommands } from '../hcn/hcn-commands';
 import { registerSyncCommands } from '../sync/sync-commands';
+import { registerUserRecoveryCommands } from '../users/admin-recovery';
+import { registerKekCommands } from '../pki/kek-rotation';
 
 /** Feature command groups register themselves here. */
-const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands, registerHaCommands, registerProductCommands, registerHcnCommands, registerSyncCommands];
+const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands, registerHaCommands, registerProductCommands, registerHcnCommands, registerSyncCommands, registerUserRecoveryCommands, registerKekCommands];
 
 export function registerAdminCommands(program: Command): void {
   for (const register of COMMAND_GROUPS) register(program);

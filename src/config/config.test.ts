@@ -27,7 +27,14 @@ describe('loadConfig', () => {
     ['SLM_UPSTREAM_URL', 'not a url'],
     ['SLM_DUAL_STACK', 'maybe'],
     ['SLM_DB_POOL_SIZE', '0'],
+    ['SLM_HTTP_MAX_CONNECTIONS', '0'],
+    ['SLM_HTTP_IDLE_TIMEOUT_SECONDS', 'forever'],
+    ['SLM_LOGIN_MAX_FAILURES_PER_ADDRESS', '-1'],
   ])('When %s is %s, then loading fails naming the variable', (name, value) => {
     expect(() => loadConfig({ SLM_DATA_DIR: dataDir(), [name]: value })).toThrow(new RegExp(name));
+  });
+
+  test('When the header timeout exceeds the request timeout, then loading fails naming the header timeout', () => {
+    expect(() => loadConfig({ SLM_DATA_DIR: dataDir(), SLM_HTTP_HEADERS_TIMEOUT_SECONDS: '90', SLM_HTTP_REQUEST_TIMEOUT_SECONDS: '60' })).toThrow(/SLM_HTTP_HEADERS_TIMEOUT_SECONDS/);
   });
 });

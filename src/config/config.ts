@@ -36,10 +36,18 @@ const envSchema = z.object({
   SLM_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(86400),
   SLM_DUAL_STACK: bool.default(false),
   SLM_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
+  SLM_HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
+  SLM_HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  SLM_HTTP_KEEP_ALIVE_SECONDS: z.coerce.number().int().min(1).max(3600).default(65),
+  SLM_HTTP_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  SLM_HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(4096),
   SLM_VALIDATE_RESPONSES: bool.default(false),
   SLM_METRICS_ACCESS: z.enum(['loopback', 'token', 'open']).default('loopback'),
   SLM_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (openssl rand -hex 16)').optional(),
   SLM_METRICS_MAX_ACCOUNTS: z.coerce.number().int().min(0).max(10000).default(100),
+}).refine((e) => e.SLM_HTTP_HEADERS_TIMEOUT_SECONDS <= e.SLM_HTTP_REQUEST_TIMEOUT_SECONDS, {
+  path: ['SLM_HTTP_HEADERS_TIMEOUT_SECONDS'],
+  message: 'must not exceed SLM_HTTP_REQUEST_TIMEOUT_SECONDS',
 });
 
 export type Config = {
@@ -71,6 +79,8 @@ export type Config = {
   syncIntervalSeconds: number;
   dualStack: boolean;
   shutdownGraceSeconds: number;
+  /** HTTPS listener limits: see HttpsListeners and docs/security.md. */
+  http: HttpLimits;
   /** Tests turn this on: a response that does not match openapi.yaml becomes a 500. */
   validateResponses: boolean;
   /** Who may read GET /metrics without a token: loopback clients, nobody, or everyone. */
@@ -78,6 +88,19 @@ export type Config = {
   metricsToken?: string;
   /** Accounts named in per-account metric labels; the others add up under one label. */
   metricsMaxAccounts: number;
+};
+
+export type HttpLimits = {
+  /** TLS handshake plus request headers must arrive within this. */
+  headersTimeoutSeconds: number;
+  /** A whole request (headers and body) must arrive within this. */
+  requestTimeoutSeconds: number;
+  /** An idle kept-alive connection between requests is closed after this. */
+  keepAliveSeconds: number;
+  /** A connection with no traffic at all (no request, no response bytes) is closed after this. */
+  idleTimeoutSeconds: number;
+  /** Open connections per listener; more are refused at accept. */
+  maxConnections: number;
 };
 
 export class ConfigError extends Error {
@@ -122,6 +145,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncIntervalSeconds: e.SLM_SYNC_INTERVAL_SECONDS,
     dualStack: e.SLM_DUAL_STACK,
     shutdownGraceSeconds: e.SLM_SHUTDOWN_GRACE_SECONDS,
+    http: {
+      headersTimeoutSeconds: e.SLM_HTTP_HEADERS_TIMEOUT_SECONDS,
+      requestTimeoutSeconds: e.SLM_HTTP_REQUEST_TIMEOUT_SECONDS,
+      keepAliveSeconds: e.SLM_HTTP_KEEP_ALIVE_SECONDS,
+      idleTimeoutSeconds: e.SLM_HTTP_IDLE_TIMEOUT_SECONDS,
+      maxConnections: e.SLM_HTTP_MAX_CONNECTIONS,
+    },
     validateResponses: e.SLM_VALIDATE_RESPONSES,
     metricsAccess: e.SLM_METRICS_ACCESS,
     metricsToken: e.SLM_METRICS_TOKEN,

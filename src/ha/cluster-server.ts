@@ -71,7 +71,7 @@ export class ClusterRuntime {
     const standby = createStandbyApp({ sessions: view.ctx.sessions, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
     this.standbyApp = standby;
     await Promise.all([warmUp(app), warmUp(standby)]).catch((err) => this.logger.warn({ err: (err as Error).message }, 'ha: warm-up failed'));
-    const listeners = new HttpsListeners(standby, view.tls);
+    const listeners = new HttpsListeners(standby, view.tls, this.config.http);
     await listeners.listen(this.config.bind, this.config.port);
     this.preliminary = listeners;
     this.logger.info('ha: serving Standby endpoints until this node is Active');

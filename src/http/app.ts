@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from '../config/paths';
 import { errorHandler } from './error-handler';
 import { requestLog } from './request-log';
 import { metricsMiddleware, metricsRoutes } from '../metrics/metrics-routes';
+import { rejectNulBytes } from './hostile-input';
 import { AppError } from '../errors';
 import { userRoutes } from '../users/user-routes';
 import { authLimitRoutes } from '../auth/auth-limit-routes';
@@ -39,6 +40,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(toolkitPathAliases);
   app.use(express.json({ limit: ctx.config.bodyLimit }));
   app.use(express.urlencoded({ extended: false, limit: ctx.config.bodyLimit }));
+  app.use(rejectNulBytes);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

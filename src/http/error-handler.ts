@@ -10,9 +10,18 @@ type HttpishError = Error & { status?: number; type?: string; errors?: { path?: 
 /** Turns a framework error (body parser, OpenAPI validator) into an AppError with a stable code. */
 function toAppError(err: HttpishError, req: Request): AppError {
   if (err instanceof AppError) return err;
-  if (err.type === 'entity.too.large') return new AppError('PAYLOAD_TOO_LARGE', 413, 'the request body is too large');
-  const status = err.status ?? 500;
   const transport = TRANSPORT_PATHS.includes(req.path);
+  if (err.type === 'entity.too.large') return new AppError('PAYLOAD_TOO_LARGE', 413, 'the request body is too large');
+  if (err.type === 'parameters.too.many') return new AppError('PAYLOAD_TOO_LARGE', 413, 'the form has too many fields');
+  if (err.type === 'charset.unsupported' || err.type === 'encoding.unsupported') {
+    return new AppError(transport ? 'INVALID_MESSAGE' : 'UNSUPPORTED_MEDIA_TYPE', 415, err.message);
+  }
+  const sqlState = dataExceptionState(err);
+  if (sqlState) {
+    // A value PostgreSQL refuses (NUL in text, out-of-range number, malformed UUID...) is the caller's input.
+    return new AppError(transport ? 'INVALID_MESSAGE' : 'VALIDATION_FAILED', 400, 'a value in the request is not acceptable', { sqlState });
+  }
+  const status = err.status ?? 500;
   if (err.type === 'entity.parse.failed') {
     return new AppError(transport ? 'INVALID_MESSAGE' : 'INVALID_JSON', 400, 'the request body is not valid JSON');
   }
@@ -28,7 +37,27 @@ function toAppError(err: HttpishError, req: Request): AppError {
     return new AppError('RESPONSE_VALIDATION_FAILED', 500, `response does not match openapi.yaml: ${err.message}`);
   }
   if (status === 401) return new AppError('AUTHENTICATION_REQUIRED', 401, err.message);
+  // Any other client error a framework raises (aborted or malformed request) stays a client error.
+  if (status >= 400 && status < 500) return new AppError(transport ? 'INVALID_MESSAGE' : 'BAD_REQUEST', status, err.message);
   return new AppError('INTERNAL_ERROR', 500, 'internal error');
+}
+
+/**
+ * The SQLSTATE of a PostgreSQL data exception (class 22) behind an error from node-postgres
+ * (`code`) or from Prisma's driver adapter (`cause.originalCode`, `meta.driverAdapterError`), if any.
+ */
+function dataExceptionState(err: unknown): string | undefined {
+  const pending: unknown[] = [err];
+  for (let i = 0; i < 8 && pending.length; i++) {
+    const e = pending.shift() as Record<string, unknown> | undefined;
+    if (!e || typeof e !== 'object') continue;
+    for (const key of ['code', 'originalCode']) {
+      const v = e[key];
+      if (typeof v === 'string' && /^22[0-9A-Z]{3}$/.test(v)) return v;
+    }
+    pending.push(e.cause, (e.meta as Record<string, unknown> | undefined)?.driverAdapterError);
+  }
+  return undefined;
 }
 
 /** The single place where errors become HTTP responses. */

@@ -105,7 +105,8 @@ export class PkiService {
       ? { type: 7, ip: hostCommonName }
       : { type: 2, value: hostCommonName };
     return this.issueLeaf(ca, [{ shortName: 'CN', value: hostCommonName }], 397, [
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      // EC key: ECDHE key agreement is signed, never key transport, so keyEncipherment does not apply.
+      { name: 'keyUsage', digitalSignature: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
       { name: 'subjectAltName', altNames: [altName] },
     ]);

@@ -121,19 +121,20 @@ export class TokenService {
           UPDATE registration_token t SET uses = t.uses + 1
             FROM virtual_account va JOIN local_account a ON a.id = va.account_id
            WHERE t.id = ${claims.jti}::uuid AND t.virtual_account_id = ${claims.va}::uuid AND va.id = t.virtual_account_id
-             AND t.revoked_at IS NULL AND a.status = 'ACTIVE' AND t.uses < t.max_uses
+             AND t.revoked_at IS NULL AND t.expires_at > ${now} AND a.status = 'ACTIVE' AND t.uses < t.max_uses
           RETURNING t.id::text AS "tokenId", t.virtual_account_id::text AS "virtualAccountId", va.name AS "virtualAccountName",
                     a.id::text AS "accountId", a.name AS "accountName", a.smart_account AS "smartAccount", t.export_controlled AS "exportControlled"`
       : [];
     if (used) return used;
     // Refused: find out why, in the order the checks are documented.
-    const [row] = await tx.$queryRaw<{ virtualAccountId: string; revokedAt: Date | null; accountName: string; accountStatus: string }[]>`
-      SELECT t.virtual_account_id::text AS "virtualAccountId", t.revoked_at AS "revokedAt", a.name AS "accountName", a.status::text AS "accountStatus"
+    const [row] = await tx.$queryRaw<{ virtualAccountId: string; revokedAt: Date | null; expiresAt: Date; accountName: string; accountStatus: string }[]>`
+      SELECT t.virtual_account_id::text AS "virtualAccountId", t.revoked_at AS "revokedAt", t.expires_at AS "expiresAt", a.name AS "accountName", a.status::text AS "accountStatus"
         FROM registration_token t JOIN virtual_account va ON va.id = t.virtual_account_id JOIN local_account a ON a.id = va.account_id
        WHERE t.id = ${claims.jti}::uuid`;
     if (!row || row.virtualAccountId !== claims.va) throw invalidToken();
     if (row.revokedAt) throw unauthorized('TOKEN_REVOKED', 'the registration token was revoked');
-    if (claims.exp * 1000 <= now.getTime()) throw unauthorized('TOKEN_EXPIRED', 'the registration token has expired');
+    // The stored expiry wins over the JWT's: the row is what the admin sees and may shorten.
+    if (claims.exp * 1000 <= now.getTime() || row.expiresAt.getTime() <= now.getTime()) throw unauthorized('TOKEN_EXPIRED', 'the registration token has expired');
     if (row.accountStatus !== 'ACTIVE') throw forbidden('ACCOUNT_INACTIVE', `the token's account ${row.accountName} is not active`);
     throw unauthorized('TOKEN_EXHAUSTED', 'the registration token has no uses left');
   }

@@ -5,9 +5,10 @@ const { readFileSync } = require('node:fs');
 const readline = require('node:readline');
 const { HttpsListeners } = require('../../dist/src/http/https-listeners');
 const { Iproute2Vip } = require('../../dist/src/ha/vip');
+const { loadConfig } = require('../../dist/src/config/config');
 
 const [name, vip, port, neighbour, keyFile, certFile] = process.argv.slice(2);
-const listeners = new HttpsListeners((_req, res) => res.end(name), { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') });
+const listeners = new HttpsListeners((_req, res) => res.end(name), { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') }, loadConfig({ SLM_KEK: Buffer.alloc(32).toString('base64') }).http);
 const driver = new Iproute2Vip(listeners, vip, Number(port), 'eth0', 24, neighbour);
 readline.createInterface({ input: process.stdin }).on('line', async (line) => {
   try {
