@@ -40,7 +40,7 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const licenses = new LicenseService(db, events, settings, clock, store.sql);
   const accounts = new AccountService(db, events, clock);
   const tokens = new TokenService(db, jwt, accounts, events, clock);
-  const apiClients = new ApiClientService(db, jwt, sessions, accounts, events, clock, config.accessTokenTtlSeconds);
+  const apiClients = new ApiClientService(db, jwt, sessions, accounts, events, clock, config.accessTokenTtlSeconds, store.sql);
   const idempotency = new IdempotencyStore(db, clock);
   const transport = new TransportService({
     store, clock, pki, tokens, licenses, events, idempotency, clockSkewSeconds: config.clockSkewSeconds,

@@ -159,8 +159,10 @@ describe('API Toolkit: permissions and authorization answers', () => {
     expect((await oauth(c)).status).toBe(401);
     const fresh = await accessToken({ clientId: c.clientId, clientSecret: rotated.body.clientSecret });
     expect((await server.http().post(ops.alerts.path).auth(fresh, { type: 'bearer' }).send({ limit: -1 })).status).toBe(200);
-    const unknown = await s.post('/api/v1/accounts/Acme/api-clients/no-such-client/rotate-secret');
+    const unknown = await s.post(`/api/v1/accounts/Acme/api-clients/${'0'.repeat(32)}/rotate-secret`);
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'API_CLIENT_NOT_FOUND']);
+    const malformed = await s.post('/api/v1/accounts/Acme/api-clients/bad%00id/rotate-secret');
+    expect([malformed.status, malformed.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 
   test('When clients are listed, then each shows its permission, and a bad permission is refused', async () => {

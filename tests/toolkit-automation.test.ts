@@ -117,6 +117,19 @@ describe('API Toolkit: automation fetches a registration token and a product reg
     });
   });
 
+  test('When /oauth/token gets JSON, HTTP Basic, a wrong secret or another grant, then it answers as /backend/oauth/token does', async () => {
+    const json = await server.http().post('/oauth/token').send({ grant_type: 'client_credentials', client_id: manager.clientId, client_secret: manager.clientSecret });
+    expect([json.status, json.body.token_type, json.headers['cache-control']]).toEqual([200, 'Bearer', 'no-store']);
+    const basic = await server.http().post('/oauth/token').auth(manager.clientId, manager.clientSecret).type('form').send({ grant_type: 'client_credentials' });
+    expect(basic.status).toBe(200);
+    const wrong = await server.http().post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: manager.clientId, client_secret: 'wrong' });
+    expect([wrong.status, wrong.body]).toEqual([401, { error: 'invalid_client', error_description: expect.any(String) }]);
+    const grant = await server.http().post('/oauth/token').type('form').send({ grant_type: 'password', client_id: manager.clientId, client_secret: manager.clientSecret });
+    expect([grant.status, grant.body.error]).toEqual([400, 'unsupported_grant_type']);
+    const unknownField = await server.http().post('/oauth/token').send({ grant_type: 'client_credentials', client_id: manager.clientId, client_secret: manager.clientSecret, audience: 'x' });
+    expect([unknownField.status, unknownField.body.error]).toEqual([400, 'invalid_request']);
+  });
+
   test('When expiresAfterDays is a number, then it is accepted too; out of 1-365 or not digits, 400', async () => {
     const accessToken = await fetchAccessToken(manager);
     const create = (body: object) => server.http().post(tokensPath('/backend')).auth(accessToken, { type: 'bearer' }).send({ description: 'd', ...body });

@@ -1,4 +1,4 @@
-import { assertValidTokenRequest, storedTokenTimes, tokenStatus, tokenTimes } from './token-rules';
+import { assertValidTokenRequest, fromSsmFields, storedTokenTimes, tokenStatus, tokenTimes } from './token-rules';
 
 describe('token rules', () => {
   const now = new Date('2026-11-24T10:00:00.750Z');
@@ -34,5 +34,17 @@ describe('token rules', () => {
 
   test('When the request is within limits, then it is accepted', () => {
     expect(() => assertValidTokenRequest({ description: 'x', expiresInDays: 365, maxUses: 100_000, exportControlled: true })).not.toThrow();
+  });
+
+  test.each([
+    [{ description: 'd', expiresAfterDays: '365', exportControlled: 'Allowed' as const }, { expiresInDays: 365, exportControlled: true }],
+    [{ description: 'd', expiresAfterDays: ' 7 ' }, { expiresInDays: 7, exportControlled: false }],
+    [{ description: 'd', expiresAfterDays: 30, exportControlled: 'Not Allowed' as const, maxUses: 4 }, { expiresInDays: 30, exportControlled: false, maxUses: 4 }],
+  ])('When SSM fields %j come in, then they mean %j', (body, expected) => {
+    expect(fromSsmFields(body)).toMatchObject({ description: 'd', ...expected });
+  });
+
+  test.each(['0', '366', '1e2', '30 days', ''])('When expiresAfterDays is "%s", then the request is refused naming expiresAfterDays', (days) => {
+    expect(() => assertValidTokenRequest(fromSsmFields({ description: 'd', expiresAfterDays: days }), 'ssm')).toThrow(/expiresAfterDays must be a whole number from 1 to 365/);
   });
 });

@@ -42,8 +42,8 @@ const wrongKind = () => forbidden('CREDENTIALS_NOT_ACCEPTED', 'this endpoint tak
 
 /**
  * Verifies the access token and the client's current state, then the account named in the path
- * (another account answers 403 before any lookup, so clients cannot probe which accounts exist)
- * and the permission the operation needs.
+ * (another account answers 403 before anything of it is read, so clients cannot probe which
+ * accounts exist) and the permission the operation needs.
  */
 async function authenticateClient(g: Guard, req: Request, permission: ApiClientPermission): Promise<void> {
   let claims: ApiClientClaims;

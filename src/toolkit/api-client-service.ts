@@ -4,7 +4,7 @@ import type { JwtService } from '../auth/jwt-service';
 import type { SessionService } from '../auth/session-service';
 import type { EventLog } from '../events/event-log';
 import type { AccountService } from '../accounts/account-service';
-import { isUniqueViolation, type Db } from '../store/database';
+import { isUniqueViolation, type Db, type SqlTx } from '../store/database';
 import { hashSecret, verifySecret } from '../auth/password';
 import { AppError, conflict, notFound } from '../errors';
 import { type ApiClientClaims, type ApiClientPermission, type ApiClientGuards, type ClientLookup, apiClientGuards } from './api-client-auth';
@@ -36,6 +36,8 @@ export class ApiClientService {
     private readonly events: EventLog,
     private readonly clock: Clock,
     private readonly accessTokenTtlSeconds: number,
+    /** Raw reads outside a transaction (Store.sql): the guards look the client up on every API Toolkit call. */
+    private readonly sql: SqlTx = db,
   ) {
     this.guards = apiClientGuards({ jwt, sessions, lookup: (clientId) => this.lookup(clientId) });
   }
@@ -92,12 +94,13 @@ export class ApiClientService {
   }
 
   private async lookup(clientId: string): ReturnType<ClientLookup> {
-    const row = await this.db.apiClient.findUnique({
-      where: { clientId },
-      select: { accountId: true, permission: true, generation: true, account: { select: { status: true } } },
-    });
-    return row ? { accountId: row.accountId, accountActive: row.account.status === 'ACTIVE', permission: row.permission as ApiClientPermission, generation: row.generation } : undefined;
+    const [row] = await this.sql.$queryRaw<{ accountId: string; accountActive: boolean; permission: ApiClientPermission; generation: number }[]>`
+      SELECT c.account_id::text AS "accountId", a.status = 'ACTIVE' AS "accountActive", c.permission, c.generation
+        FROM api_client c JOIN local_account a ON a.id = c.account_id
+       WHERE c.client_id = ${clientId}`;
+    return row;
   }
+
 
   /**
    * Client-credentials grant. Errors carry RFC 6749 names: unsupported_grant_type and
