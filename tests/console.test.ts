@@ -44,7 +44,7 @@ describe('Admin console in a browser', () => {
   async function login(username: string, password: string) {
     await page.getByLabel(/^Username/).fill(username);
     await page.getByLabel(/^Password/).fill(password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByLabel(/^Password/).press('Enter');
   }
   async function openLicensing(tab: string) {
     await page.goto(`${base()}/licensing/${encodeURIComponent(ACCOUNT)}/Default/${tab}`);
@@ -189,6 +189,10 @@ describe('Admin console in a browser', () => {
     expect(await page.locator('table[aria-label="Events"] tbody tr').textContent()).toContain('account.approve');
 
     await page.goto(`${base()}/admin/api-toolkit?account=${encodeURIComponent(ACCOUNT)}`);
+    await heading('API Toolkit');
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the page's content.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.getByRole('button', { name: 'New API client' }).first().click();
     await dialog().getByLabel('Name').fill('inventory-sync');
     await dialog().getByRole('button', { name: 'Create' }).click();
@@ -264,5 +268,15 @@ describe('Admin console in a browser', () => {
     await checkPage('certificates');
     const ca = await page.evaluate(() => fetch('/api/v1/settings/ca-certificate').then((r) => r.text()));
     expect(ca).toBe(server.ca);
+  }, 60_000);
+
+  test('When an admin removes a product instance, then it is deregistered and its licenses are released', async () => {
+    await openLicensing('instances');
+    await page.getByRole('button', { name: 'Remove edge-router-7' }).click();
+    await dialog().getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('row', { name: /edge-router-7/ }).getByText('DEREGISTERED').waitFor();
+    expect(await page.getByRole('button', { name: 'Remove edge-router-7' }).count()).toBe(0);
+    await page.getByRole('tab', { name: 'Licenses' }).click();
+    await page.getByRole('row', { name: /DNA_Advantage/ }).getByText('In Compliance').waitFor();
   }, 60_000);
 });
