@@ -63,7 +63,7 @@ export function InventoryTab({ account, va }: { account: string; va: string }) {
                 { title: 'Description', render: (t) => t.description },
                 { title: 'Token', render: (t) => (t.token ? <span className="slm-token" title={t.token}>{t.token}</span> : 'hidden') },
                 { title: 'Expires', render: (t) => date(t.expiresAt), nowrap: true },
-                { title: 'Uses', render: (t) => `${t.uses} of ${t.maxUses}` },
+                { title: 'Uses', render: (t) => `${t.uses} of ${t.maxUses}`, nowrap: true },
                 { title: 'Export-controlled', render: (t) => (t.exportControlled ? 'allowed' : 'not allowed') },
                 { title: 'Created by', render: (t) => t.createdBy },
                 { title: 'Status', render: (t) => <StatusLabel value={t.status} /> },
