@@ -18,7 +18,12 @@ type Caller = (typeof CALLERS)[number];
 type Expect = 'OK' | 200 | 401 | 403 | 'DENY' | 'BAD' | 'ANY';
 const OPERATOR: Expect[] = [401, 'OK', 'OK', 401, 401, 401];
 const ADMIN: Expect[] = [401, 403, 'OK', 401, 401, 401];
-const TOOLKIT: Expect[] = [401, 401, 401, 'OK', 403, 401];
+// API Toolkit paths (docs/api-toolkit.md): a session there is 403 CREDENTIALS_NOT_ACCEPTED.
+const TOOLKIT: Expect[] = [401, 403, 403, 'OK', 403, 401];
+// Operations shared by sessions and API clients: another account's client 403 ACCOUNT_FORBIDDEN; the
+// matrix's own client has the default read permission, so a change is 403 API_CLIENT_PERMISSION_DENIED.
+const CLIENT_READ: Expect[] = [401, 'OK', 'OK', 'OK', 403, 401];
+const CLIENT_MANAGE: Expect[] = [401, 403, 'OK', 403, 403, 401];
 const PUBLIC: Expect[] = ['OK', 'OK', 'OK', 'OK', 'OK', 'OK'];
 const TRANSPORT: Expect[] = ['BAD', 'BAD', 'BAD', 'BAD', 'BAD', 200];
 
@@ -40,11 +45,11 @@ const TABLE: Record<string, Expect[]> = {
   getAccount: OPERATOR,
   approveAccount: ADMIN,
   deactivateAccount: ADMIN,
-  listVirtualAccounts: OPERATOR,
-  createVirtualAccount: ADMIN,
-  listRegistrationTokens: OPERATOR,
-  createRegistrationToken: ADMIN,
-  revokeRegistrationToken: ADMIN,
+  listVirtualAccounts: CLIENT_READ,
+  createVirtualAccount: CLIENT_MANAGE,
+  listRegistrationTokens: CLIENT_READ,
+  createRegistrationToken: CLIENT_MANAGE,
+  revokeRegistrationToken: CLIENT_MANAGE,
   listApiClients: OPERATOR,
   createApiClient: ADMIN,
   oauthToken: ['ANY', 'ANY', 'ANY', 'ANY', 'ANY', 'ANY'],
@@ -56,7 +61,7 @@ const TABLE: Record<string, Expect[]> = {
   setHostCommonName: ADMIN,
   transportDeviceRequestHandler: TRANSPORT,
   smartTransport: TRANSPORT,
-  listProductInstances: OPERATOR,
+  listProductInstances: CLIENT_READ,
   getProductInstance: OPERATOR,
   removeProductInstance: ADMIN,
   getHaRole: PUBLIC,
@@ -68,8 +73,8 @@ const TABLE: Record<string, Expect[]> = {
   importSyncResponseFile: ADMIN,
 };
 
-/** Changes that would take the fixtures away from later operations run after everything else. */
-const RUN_LAST = new Set(['deactivateAccount', 'setHostCommonName', 'removeProductInstance', 'deleteUser']);
+/** Changes that would take the fixtures away from later operations (rotating or deleting the client revokes its token) run after everything else. */
+const RUN_LAST = new Set(['deactivateAccount', 'setHostCommonName', 'removeProductInstance', 'deleteUser', 'rotateApiClientSecret', 'deleteApiClient']);
 
 function derived(op: Operation): Expect[] {
   if (op.security.length === 0) return op.body ? ['ANY', 'ANY', 'ANY', 'ANY', 'ANY', 'ANY'] : PUBLIC;

@@ -40,8 +40,8 @@ describe('Admin console: static files, client routes and the API side by side', 
     expect(missing.body.error.code).toBe('NOT_FOUND');
   });
 
-  test('When server paths are requested, then the API answers them, never the console', async () => {
-    for (const url of ['/api/v1/nothing-here', '/backend/nothing', '/Transportgateway/services/DeviceRequestHandler', '/SmartTransport', '/oauth/nothing', '/ha/nothing']) {
+  test('When server paths or unknown paths are requested, then the API answers them, never the console', async () => {
+    for (const url of ['/no/such/page', '/favicon.ico', '/api/v1/nothing-here', '/backend/nothing', '/Transportgateway/services/DeviceRequestHandler', '/SmartTransport', '/oauth/nothing', '/ha/nothing']) {
       const res = await server.http().get(url);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.status).toBeGreaterThanOrEqual(400);

@@ -7,8 +7,8 @@ import { PROJECT_ROOT } from '../config/paths';
 /** Where `npm run build` puts the console (vite, console/vite.config.ts). */
 export const CONSOLE_DIR = path.join(PROJECT_ROOT, 'dist', 'console');
 
-/** Server paths the console's client-side routes must never shadow. */
-const SERVER_PREFIXES = ['/api', '/backend', '/Transportgateway', '/SmartTransport', '/ha', '/oauth', '/metrics', '/healthz'];
+/** The console's client-side routes: a reload there gets index.html; every other path stays the API's (JSON 404 included). */
+const CLIENT_ROUTES = /^\/(?:$|index\.html$|admin(?:\/|$)|licensing(?:\/|$))/;
 
 /**
  * Nothing inline and nothing from elsewhere: the bundle is a script file and a stylesheet; PatternFly's
@@ -32,25 +32,23 @@ const consoleCsp = helmet.contentSecurityPolicy({
   },
 });
 
-function isServerPath(p: string): boolean {
-  return SERVER_PREFIXES.some((prefix) => p === prefix || p.startsWith(`${prefix}/`));
-}
-
 /**
- * The admin console: its static files at `/`, and index.html for every other GET a browser makes
- * for a page (client routes such as /admin/accounts), so a reload keeps the page. Mounted before the
- * OpenAPI validator; server paths fall through to the API untouched. Without a built console
- * (`npm run build` not run) nothing is served and `/` stays a 404.
+ * The admin console: its built files under /assets/, and index.html at `/` and on its client routes
+ * (/admin/..., /licensing/...), so a reload keeps the page. Mounted before the OpenAPI validator;
+ * every other path (/api, /backend, /Transportgateway, /SmartTransport, /ha, /oauth, /metrics, unknown
+ * ones) falls through to the server untouched. Without a built console (`npm run build` not run)
+ * nothing is served and `/` stays a 404.
  */
 export function consoleRoutes(dir = CONSOLE_DIR): Router {
   const router = express.Router();
   if (!existsSync(path.join(dir, 'index.html'))) return router;
   const assets = express.static(dir, { index: false, redirect: false, fallthrough: true, immutable: true, maxAge: '365d' });
   router.use((req: Request, res: Response, next: NextFunction) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || isServerPath(req.path)) return next();
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    const asset = req.path.startsWith('/assets/');
+    if (!asset && !CLIENT_ROUTES.test(req.path)) return next();
     consoleCsp(req, res, () => {
-      if (req.path.startsWith('/assets/')) return assets(req, res, next);
-      if (path.extname(req.path) !== '' && req.path !== '/index.html') return assets(req, res, next);
+      if (asset) return assets(req, res, next);
       res.set('Cache-Control', 'no-cache');
       res.sendFile(path.join(dir, 'index.html'));
     });
