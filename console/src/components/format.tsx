@@ -23,34 +23,9 @@ export function duration(seconds: number): string {
 const COLORS: Record<string, 'green' | 'orange' | 'red' | 'grey' | 'blue' | 'yellow'> = {
   ACTIVE: 'green', REQUESTED: 'orange', INACTIVE: 'grey', REGISTERED: 'green', DEREGISTERED: 'grey', EXPIRED: 'grey', REVOKED: 'red',
   EXHAUSTED: 'orange', 'In Compliance': 'green', 'Out of Compliance': 'red', Major: 'red', Minor: 'orange', Normal: 'green', Degraded: 'red',
-  Failover: 'orange', Connected: 'green', Disconnected: 'red', Active: 'blue', Standby: 'grey', admin: 'blue', operator: 'grey',
+  Failover: 'orange', Connected: 'green', success: 'green', failure: 'red', Disconnected: 'red', Active: 'blue', Standby: 'grey', admin: 'blue', operator: 'grey',
 };
 
 export function StatusLabel({ value }: { value: string }) {
   return <Label color={COLORS[value] ?? 'grey'}>{value}</Label>;
-}
-
-/** Saves text as a file in the browser (reports, the sync request file). */
-export function download(filename: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = filename;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-/**
- * RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled. Text that a spreadsheet
- * would run as a formula (a product's hostname is the product's choice) gets a leading apostrophe.
- */
-export function toCsv(header: string[], rows: (string | number | null | undefined)[][]): string {
-  const cell = (v: string | number | null | undefined) => {
-    let s = v === null || v === undefined ? '' : String(v);
-    if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 }

@@ -11,6 +11,17 @@ import type { Page } from '../types';
 type Event = { id: string; at: string; actor: string; action: string; objectType: string; objectId: string | null; outcome: string; details?: Record<string, unknown> };
 type Filters = { action: string; actor: string; object: string };
 
+/** `key=value` pairs, cut at 160 characters (the whole text on hover). */
+function EventDetails({ details }: { details?: Record<string, unknown> }) {
+  if (!details || Object.keys(details).length === 0) return <>—</>;
+  const text = Object.entries(details).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ');
+  return (
+    <small className="slm-break" title={text}>
+      {text.length > 160 ? `${text.slice(0, 159)}…` : text}
+    </small>
+  );
+}
+
 export function EventsPage() {
   const paging = useServerPaging('Event pages', 20);
   const { page, pageSize } = paging;
@@ -60,7 +71,7 @@ export function EventsPage() {
           { title: 'Action', render: (e) => e.action },
           { title: 'Object', render: (e) => `${e.objectType}${e.objectId ? ` ${e.objectId}` : ''}` },
           { title: 'Outcome', render: (e) => <StatusLabel value={e.outcome} /> },
-          { title: 'Details', render: (e) => (e.details ? <span className="slm-break">{JSON.stringify(e.details)}</span> : '—') },
+          { title: 'Details', render: (e) => <EventDetails details={e.details} /> },
         ]}
       />
       {paging.bar(events.data?.total ?? 0, true)}

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Alert, Button, Card, CardBody, CardTitle, Content, Flex } from '@patternfly/react-core';
 import { api, ApiError } from '../api';
-import { download, toCsv } from '../components/format';
+import { download, toCsv } from '../components/files';
 import type { Page, ProductInstance } from '../types';
 import { instancesPath } from './instances';
 import { loadLicenses } from './licenses';

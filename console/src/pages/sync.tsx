@@ -3,7 +3,8 @@ import {
   Alert, Button, Card, CardBody, CardTitle, Flex, Spinner, Stack,
 } from '@patternfly/react-core';
 import { api, ApiError } from '../api';
-import { dateTime, download } from '../components/format';
+import { download } from '../components/files';
+import { dateTime } from '../components/format';
 import { Details } from '../components/details';
 import { JsonFileButton } from '../components/file-button';
 import { useLoad } from '../components/hooks';
