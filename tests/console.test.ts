@@ -151,6 +151,12 @@ describe('Admin console in a browser', () => {
     await row.getByText('regid.acme.UCM_Basic: 5').waitFor();
     await row.getByText('ISR4451 / FGL0001').waitFor();
     await checkPage('licensing-product-instances');
+    await row.getByRole('button', { name: 'edge-router-7', exact: true }).click();
+    await dialog().getByText('ISR4451 / FGL0001').waitFor();
+    await dialog().getByText(/^serial [0-9a-f]+, expires/).waitFor();
+    await checkPage('licensing-product-instance-detail');
+    await page.keyboard.press('Escape');
+    expect(await dialog().count()).toBe(0);
   }, 90_000);
 
   test('When licenses are over-used, then the Licenses tab shows substitution and an Out of Compliance row, and Alerts shows its alert', async () => {

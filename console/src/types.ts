@@ -20,5 +20,8 @@ export type ProductInstance = {
   id: string; name: string; productType: string; udi: { pid: string; sn: string }; status: string; lastContactAt: string; certificateExpires: string;
   alerts: LicenseAlert[];
 };
-export type ProductInstanceDetail = ProductInstance & { usage: { tag: string; count: number }[]; softwareVersion: string | null };
+export type ProductInstanceDetail = ProductInstance & {
+  usage: { tag: string; count: number }[]; softwareVersion: string | null; exportControlled: boolean; registeredAt: string;
+  deregisteredAt: string | null; certificateSerial: string;
+};
 export type Page<K extends string, T> = { page: number; pageSize: number; total: number } & Record<K, T[]>;

@@ -1,6 +1,7 @@
 import { useState } from 'react';
-import { Button, Form, SearchInput, Toolbar, ToolbarContent, ToolbarItem } from '@patternfly/react-core';
+import { Button, Form, Modal, ModalBody, ModalHeader, SearchInput, Toolbar, ToolbarContent, ToolbarItem } from '@patternfly/react-core';
 import { api, enc } from '../api';
+import { Details } from '../components/details';
 import { ConfirmModal } from '../components/form';
 import { dateTime, StatusLabel } from '../components/format';
 import { useLoad } from '../components/hooks';
@@ -20,6 +21,31 @@ async function loadPage(account: string, va: string, page: number, pageSize: num
   return { ...list, productInstances: details };
 }
 
+/** Everything the server knows about one instance. */
+function InstanceModal({ instance: p, onClose }: { instance: ProductInstanceDetail; onClose: () => void }) {
+  return (
+    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="instance-title">
+      <ModalHeader title={p.name} labelId="instance-title" description={`${p.udi.pid} / ${p.udi.sn}`} />
+      <ModalBody>
+        <Details
+          entries={[
+            ['Status', <StatusLabel value={p.status} />],
+            ['Product type', p.productType],
+            ['Software version', p.softwareVersion ?? '—'],
+            ['Registered', dateTime(p.registeredAt)],
+            ['Last contact', dateTime(p.lastContactAt)],
+            ['Deregistered', dateTime(p.deregisteredAt)],
+            ['ID certificate', `serial ${p.certificateSerial}, expires ${dateTime(p.certificateExpires)}`],
+            ['Export-controlled', p.exportControlled ? 'allowed' : 'not allowed'],
+            ['Licenses used', p.usage.length ? p.usage.map((u) => <div key={u.tag} className="slm-break">{u.tag}: {u.count}</div>) : '—'],
+            ['Alerts', p.alerts.length ? p.alerts.map((a) => <div key={a.messageType}>{a.message}</div>) : '—'],
+          ]}
+        />
+      </ModalBody>
+    </Modal>
+  );
+}
+
 export function InstancesTab({ account, va }: { account: string; va: string }) {
   const session = useSession();
   const paging = useServerPaging('Product instance pages', 10);
@@ -27,6 +53,7 @@ export function InstancesTab({ account, va }: { account: string; va: string }) {
   const [draft, setDraft] = useState('');
   const [search, setSearch] = useState('');
   const [removing, setRemoving] = useState<ProductInstance>();
+  const [showing, setShowing] = useState<ProductInstanceDetail>();
   const instances = useLoad(() => loadPage(account, va, page, pageSize, search), [account, va, page, pageSize, search]);
 
   return (
@@ -70,7 +97,7 @@ export function InstancesTab({ account, va }: { account: string; va: string }) {
           body: search ? 'Clear the search to see all.' : 'Products appear here once they register with a token of this virtual account (Inventory: General).',
         }}
         columns={[
-          { title: 'Name', render: (p) => p.name },
+          { title: 'Name', render: (p) => <Button variant="link" isInline onClick={() => setShowing(p)}>{p.name}</Button> },
           { title: 'UDI (PID / SN)', render: (p) => `${p.udi.pid} / ${p.udi.sn}` },
           { title: 'Product type', render: (p) => p.productType },
           { title: 'Status', render: (p) => <StatusLabel value={p.status} /> },
@@ -89,6 +116,7 @@ export function InstancesTab({ account, va }: { account: string; va: string }) {
         ]}
       />
       {paging.bar(instances.data?.total ?? 0, true)}
+      {showing && <InstanceModal instance={showing} onClose={() => setShowing(undefined)} />}
       {removing && (
         <ConfirmModal
           title={`Remove ${removing.name}?`}
