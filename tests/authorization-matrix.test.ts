@@ -18,9 +18,10 @@ type Caller = (typeof CALLERS)[number];
 type Expect = 'OK' | 200 | 401 | 403 | 'DENY' | 'BAD' | 'ANY';
 const OPERATOR: Expect[] = [401, 'OK', 'OK', 401, 401, 401];
 const ADMIN: Expect[] = [401, 403, 'OK', 401, 401, 401];
-// Reads only API clients make: a session is the wrong kind of credentials (403 CREDENTIALS_NOT_ACCEPTED).
+// API Toolkit paths (docs/api-toolkit.md): a session there is 403 CREDENTIALS_NOT_ACCEPTED.
 const TOOLKIT: Expect[] = [401, 403, 403, 'OK', 403, 401];
-// Shared by sessions and API clients; the matrix's client has the default `read` permission.
+// Operations shared by sessions and API clients: another account's client 403 ACCOUNT_FORBIDDEN; the
+// matrix's own client has the default read permission, so a change is 403 API_CLIENT_PERMISSION_DENIED.
 const CLIENT_READ: Expect[] = [401, 'OK', 'OK', 'OK', 403, 401];
 const CLIENT_MANAGE: Expect[] = [401, 403, 'OK', 403, 403, 401];
 const PUBLIC: Expect[] = ['OK', 'OK', 'OK', 'OK', 'OK', 'OK'];
@@ -75,7 +76,7 @@ const TABLE: Record<string, Expect[]> = {
   installUpstreamKey: ADMIN,
 };
 
-/** Changes that would take the fixtures away from later operations run after everything else. */
+/** Changes that would take the fixtures away from later operations (rotating or deleting the client revokes its token) run after everything else. */
 const RUN_LAST = new Set(['deactivateAccount', 'setHostCommonName', 'removeProductInstance', 'deleteUser', 'rotateApiClientSecret', 'deleteApiClient']);
 
 function derived(op: Operation): Expect[] {

@@ -23,6 +23,7 @@ import { toolkitPathAliases } from '../toolkit/path-aliases';
 import { transportRoutes } from '../transport/transport-routes';
 import { productRoutes } from '../products/product-routes';
 import { haRoutes } from '../ha/ha-routes';
+import { consoleRoutes } from '../console/console-routes';
 
 export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
 
@@ -46,6 +47,7 @@ export function createApp(ctx: AppContext): Express {
   });
   // Before the validator: a text answer, and scrapes must not pay for request validation.
   app.use(metricsRoutes(ctx));
+  app.use(consoleRoutes());
 
   app.use(
     OpenApiValidator.middleware({
