@@ -28,6 +28,7 @@ const envSchema = z.object({
   SLM_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_TRANSPORT_RATE_LIMIT: z.coerce.number().int().min(1).default(12000),
+  SLM_TRANSPORT_FAILURE_LIMIT: z.coerce.number().int().min(1).default(300),
   SLM_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SLM_UPSTREAM_URL: z.url().optional(),
   SLM_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(86400),
@@ -54,6 +55,8 @@ export type Config = {
   clockSkewSeconds: number;
   /** Transport messages accepted per source address per minute. */
   transportRateLimit: number;
+  /** Failed transport messages (any 4xx) accepted per source address per minute, counted apart from the rest. */
+  transportFailureLimit: number;
   /** PostgreSQL connections of this server (Prisma and the raw hot path share them). */
   dbPoolSize: number;
   upstreamUrl?: string;
@@ -95,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginWindowSeconds: e.SLM_LOGIN_WINDOW_SECONDS,
     clockSkewSeconds: e.SLM_CLOCK_SKEW_SECONDS,
     transportRateLimit: e.SLM_TRANSPORT_RATE_LIMIT,
+    transportFailureLimit: e.SLM_TRANSPORT_FAILURE_LIMIT,
     dbPoolSize: e.SLM_DB_POOL_SIZE,
     upstreamUrl: e.SLM_UPSTREAM_URL,
     syncIntervalSeconds: e.SLM_SYNC_INTERVAL_SECONDS,

@@ -6,25 +6,35 @@ import { TRANSPORT_PATHS } from '../http/error-handler';
 
 const RATE_WINDOW_MS = 60_000;
 
-export function transportRoutes(ctx: AppContext): Router {
-  const router = Router();
-  // Per source address: products behind one NAT share a budget, so the default is generous
-  // (SLM_TRANSPORT_RATE_LIMIT per minute); a single product sends a few messages a day.
-  const limiter = rateLimit({
+/** A per-source-address limit over one minute; `failuresOnly` counts only answers of 400 and above. */
+function perSource(limit: number, failuresOnly: boolean, what: string) {
+  return rateLimit({
     windowMs: RATE_WINDOW_MS,
-    limit: ctx.config.transportRateLimit,
-    standardHeaders: 'draft-7',
+    limit,
+    standardHeaders: failuresOnly ? false : 'draft-7',
     legacyHeaders: false,
+    skipSuccessfulRequests: failuresOnly,
     keyGenerator: (req) => ipKeyGenerator(req.ip ?? ''),
     handler: (req, _res, next) => {
       const reset = (req as { rateLimit?: RateLimitInfo }).rateLimit?.resetTime?.getTime() ?? Date.now() + RATE_WINDOW_MS;
-      next(new AppError('RATE_LIMITED', 429, 'too many messages from this address: retry later', {
+      next(new AppError('RATE_LIMITED', 429, `too many ${what} from this address: retry later`, {
         retryAfterSeconds: Math.max(1, Math.ceil((reset - Date.now()) / 1000)),
       }));
     },
   });
+}
+
+export function transportRoutes(ctx: AppContext): Router {
+  const router = Router();
+  // Per source address: products behind one NAT share a budget, so the default is generous
+  // (SLM_TRANSPORT_RATE_LIMIT per minute); a single product sends a few messages a day.
+  const limiter = perSource(ctx.config.transportRateLimit, false, 'messages');
+  // Refused messages (a bad token, a forged signature) get a much smaller budget of their own
+  // (SLM_TRANSPORT_FAILURE_LIMIT), so a sender of junk is stopped long before it costs real CPU,
+  // while the successful traffic of the same address never uses this budget up.
+  const failures = perSource(ctx.config.transportFailureLimit, true, 'refused messages');
   for (const path of TRANSPORT_PATHS) {
-    router.post(path, limiter, async (req, res) => {
+    router.post(path, failures, limiter, async (req, res) => {
       const answer = await ctx.transport.handle(req.body.message);
       res.status(answer.httpStatus).json(answer.body);
     });

@@ -152,6 +152,10 @@ export class TransportService {
     if (syncRequired) {
       throw conflict('SYNC_REQUIRED', 'the Host Common Name changed: the server must synchronize before products can register');
     }
+    // Cheap refusals first (token signature in process, then its state in one indexed read), so a
+    // bad token never buys the CSR parse, two signature checks and a certificate.
+    const verifiedToken = this.deps.tokens.verify(claims.idToken);
+    await this.deps.tokens.check(this.deps.store.sql, verifiedToken, now);
     const csr = parseAndVerifyCsr(claims.csr);
     verifyJws(message.jws, csr.publicKey);
     // Depends on nothing stored, so it is built before the transaction instead of under its locks.
@@ -159,7 +163,7 @@ export class TransportService {
     const cert = issueIdCertificate(ca, csr.publicKey, claims.udi, now);
     const publicKeyPem = this.remember(csr.publicKey);
     return this.apply(key, now, { which: claims.udi }, async (tx, existing) => {
-      const token = await this.deps.tokens.consume(tx, claims.idToken, now);
+      const token = await this.deps.tokens.consume(tx, verifiedToken, now);
       const f: Registration = {
         virtualAccountId: token.virtualAccountId,
         tokenId: token.tokenId,
@@ -174,6 +178,7 @@ export class TransportService {
       };
       const instance = existing ? { ...existing, isNew: false } : await this.insertInstance(tx, claims.udi, f, now);
       if (!instance.isNew) {
+        assertMayMove(instance, token.virtualAccountId, publicKeyPem);
         if (instance.status === 'REGISTERED' && instance.virtualAccountId !== token.virtualAccountId) {
           // Its usage belongs to the old virtual account; the product reports again on its next authorize.
           await releaseUsage(tx, instance);
@@ -303,7 +308,7 @@ export class TransportService {
       VALUES (${id}::uuid, ${f.virtualAccountId}::uuid, ${f.tokenId}::uuid, ${udi.pid}, ${udi.sn}, ${f.name}, ${f.productType}, ${f.softwareVersion},
               ${f.exportControlled}, ${f.certSerial}, ${f.certPem}, ${f.publicKeyPem}, ${f.certNotAfter}, ${now}, ${now})
       ON CONFLICT DO NOTHING`;
-    if (count === 1) return { id, virtualAccountId: f.virtualAccountId, status: 'REGISTERED', certNotAfter: f.certNotAfter, isNew: true };
+    if (count === 1) return { id, virtualAccountId: f.virtualAccountId, status: 'REGISTERED', certNotAfter: f.certNotAfter, publicKeyPem: f.publicKeyPem, isNew: true };
     const winner = await lockInstance(tx, udi);
     if (!winner) throw new AppError('INTERNAL_ERROR', 500, 'product instance row vanished');
     return { ...winner, isNew: false };
@@ -358,6 +363,19 @@ function checkUsable(instance: LockedInstance, now: Date): void {
   assertRegistered(instance);
   if (instance.certNotAfter.getTime() <= now.getTime()) {
     throw unauthorized('CERTIFICATE_EXPIRED', 'the ID certificate of this product instance has expired: register again');
+  }
+}
+
+/**
+ * A UDI printed on a device is no secret, and any token's string may be known to someone: a
+ * registered instance moves to another virtual account only when the message is signed by its
+ * current key (the CSR carries that key), or after it was released (deregistered by itself or
+ * removed by an admin). Within its own virtual account it re-registers with any key, as before.
+ */
+function assertMayMove(instance: LockedInstance, toVirtualAccountId: string, publicKeyPem: string): void {
+  if (instance.status === 'REGISTERED' && instance.virtualAccountId !== toVirtualAccountId && instance.publicKeyPem !== publicKeyPem) {
+    throw new AppError('UDI_REGISTERED_ELSEWHERE', 409,
+      'this UDI is registered in another virtual account: sign with the instance\'s current key, or have an admin remove the instance first');
   }
 }
 

@@ -9,6 +9,7 @@ export type LockedInstance = {
   virtualAccountId: string;
   status: 'REGISTERED' | 'DEREGISTERED';
   certNotAfter: Date;
+  publicKeyPem: string;
 };
 
 /**
@@ -37,7 +38,8 @@ export function lockInstanceStatement(which: InstanceKey, contactAt?: Date, only
   const where = typeof which === 'string'
     ? Prisma.sql`id = ${which}::uuid`
     : Prisma.sql`udi_pid = ${which.pid} AND udi_sn = ${which.sn}`;
-  const columns = Prisma.sql`id::text AS "id", virtual_account_id::text AS "virtualAccountId", status::text AS "status", cert_not_after AS "certNotAfter"`;
+  const columns = Prisma.sql`id::text AS "id", virtual_account_id::text AS "virtualAccountId", status::text AS "status", cert_not_after AS "certNotAfter",
+                                public_key_pem AS "publicKeyPem"`;
   return contactAt
     ? Prisma.sql`UPDATE product_instance SET last_contact_at = ${contactAt} WHERE ${where} AND ${onlyIf} RETURNING ${columns}`
     : Prisma.sql`SELECT ${columns} FROM product_instance WHERE ${where} AND ${onlyIf} FOR UPDATE`;
