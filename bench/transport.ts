@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { ProductSimulator } from '../src/products/simulator';
 import { decodeJws, verifyServerResponse } from '../src/transport/jws';
-import { cpuSecondsOf, fmt, machineCpu, measure, pgCpuSecondsOf, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
+import { cpuSecondsOf, fmt, topStatements, machineCpu, measure, pgCpuSecondsOf, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
 
 /**
  * Transport throughput and latency: registrations and authorizations per second and p50/p99 at
@@ -89,6 +89,8 @@ async function main() {
 
     console.log('\nmessage    conc  count    msg/s  p50 ms  p99 ms  srv CPU  PG CPU (ms/msg)  host busy');
     for (const r of rows) console.log(r);
+    const top = await topStatements(env);
+    if (top.length) console.log(`\nPostgreSQL, top statements by total time (pg_stat_statements):\n${top.join('\n')}`);
     console.log('\ntargets: >= 1000 reg/s, >= 3000 auth/s, p99 < 100 ms at 64 concurrent products');
   } finally {
     await env.stop();

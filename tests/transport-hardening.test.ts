@@ -3,6 +3,9 @@ import jwt from 'jsonwebtoken';
 import { startTestServer, type TestServer } from './support/test-server';
 import { postMessage, transportFixtures } from './transport-helpers';
 import { createCsr } from '../src/products/csr';
+import { MAX_UNKNOWN_TAGS } from '../src/transport/authorize-statement';
+import { MAX_STORED_ANSWER_CHARS } from '../src/transport/idempotency';
+import { MAX_PAYLOAD_CHARS } from '../src/transport/messages';
 
 const TAG = 'regid.2016-07.com.cisco.UCM_Basic,12.0_hard';
 
@@ -85,6 +88,56 @@ describe('Transport hardening', () => {
       expect(moved.productInstance).toMatchObject({ id: real.instanceId });
       const row = await server.ctx.db.productInstance.findUniqueOrThrow({ where: { id: real.instanceId }, include: { virtualAccount: { include: { account: true } } } });
       expect(row.virtualAccount.account.name).toBe('Intruder');
+    });
+  });
+
+  describe('bounded growth from one product (finding 11)', () => {
+    const vaRows = async (account: string) => {
+      const va = await fx.virtualAccountId(account);
+      return server.ctx.db.usageTotal.findMany({ where: { virtualAccountId: va }, orderBy: { tag: 'asc' } });
+    };
+
+    test('When a product reports zero counts and then drops its tags, then no zero usage or total rows remain', async () => {
+      await fx.account('Zero');
+      const sim = fx.product();
+      await sim.register((await fx.token('Zero')).token);
+      await sim.authorize([{ tag: TAG, count: 0 }, ...Array.from({ length: 50 }, (_, i) => ({ tag: `regid.zero.T${i}`, count: 0 }))]);
+      expect(await vaRows('Zero')).toEqual([]);
+      await sim.authorize([{ tag: TAG, count: 3 }, { tag: 'regid.zero.T1', count: 1 }]);
+      expect((await vaRows('Zero')).map((r) => [r.tag, r.inUse])).toEqual([[TAG, 3], ['regid.zero.T1', 1]]);
+      await sim.authorize([]);
+      expect(await vaRows('Zero')).toEqual([]);
+      expect(await server.ctx.db.usage.count({ where: { productInstanceId: sim.instanceId } })).toBe(0);
+    });
+
+    test('When reports would put more distinct unknown tags in use in a virtual account than the bound, then 409 TOO_MANY_UNKNOWN_TAGS and nothing is applied', async () => {
+      await fx.account('Flood');
+      const token = (await fx.token('Flood')).token;
+      const first = fx.product();
+      await first.register(token);
+      const unknown = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ tag: `regid.flood.T${from + i}`, count: 1 }));
+      await first.authorize(unknown(0, MAX_UNKNOWN_TAGS - 1));
+      const second = fx.product();
+      await second.register(token);
+      await expect(second.authorize([{ tag: TAG, count: 1 }, ...unknown(1000, 2)])).rejects.toMatchObject({ code: 'TOO_MANY_UNKNOWN_TAGS', status: 409 });
+      expect(await vaRows('Flood')).toHaveLength(MAX_UNKNOWN_TAGS - 1);
+      // Up to the bound is fine, and a product keeps reporting the unknown tags it already has.
+      await second.authorize([{ tag: TAG, count: 1 }, ...unknown(1000, 1)]);
+      await first.authorize(unknown(0, MAX_UNKNOWN_TAGS - 1));
+      expect(await vaRows('Flood')).toHaveLength(MAX_UNKNOWN_TAGS + 1);
+    });
+
+    test('When an authorize carries the most a message may, then its stored answer stays within the bound, and a larger payload is refused', async () => {
+      const sim = fx.product();
+      await sim.register(token.token);
+      const longTags = Array.from({ length: 1000 }, (_, i) => ({ tag: `regid.long.${String(i).padStart(4, '0')}.${'x'.repeat(85)}`, count: 0 }));
+      await sim.authorize(longTags);
+      const stored = await server.ctx.db.idempotencyRecord.findFirstOrThrow({ where: { sender: sim.instanceId }, orderBy: { createdAt: 'desc' } });
+      expect(JSON.stringify(stored.body).length).toBeLessThanOrEqual(MAX_STORED_ANSWER_CHARS);
+      const huge = sim.message('authorize', { entitlements: [] }, { padding: 'x'.repeat(MAX_PAYLOAD_CHARS) });
+      const res = await postMessage(server, huge);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_MESSAGE');
     });
   });
 

@@ -5,6 +5,7 @@ import type { SqlTx, Store } from '../store/database';
 import type { PkiService } from '../pki/pki-service';
 import { HOST_COMMON_NAME_KEY, SYNC_REQUIRED_KEY } from '../hcn/host-common-name';
 import type { EventLog } from '../events/event-log';
+import type { ComplianceSnapshot } from '../licenses/license-service';
 import type { TokenConsumer } from '../tokens/token-service';
 import { parseAndVerifyCsr } from '../pki/x509';
 import { AppError, conflict, unauthorized } from '../errors';
@@ -12,13 +13,14 @@ import { jwsSigner, pemToDerBase64, verifyJws } from './jws';
 import { parseMessage, udiSubject, type AuthorizeClaims, type ProductMessage, type RegisterClaims, type RenewClaims } from './messages';
 import type { IdempotencyStore, StoredAnswer } from './idempotency';
 import { issueIdCertificate } from './id-certificate';
-import { assertRegistered, deregister, lockInstance, lockInstanceStatement, releaseUsage, replaceUsage, type LockedInstance } from './usage-ledger';
+import { assertRegistered, deregister, lockInstance, lockInstanceStatement, releaseUsage, type LockedInstance } from './usage-ledger';
+import { authorizeStatement, KeyChanged, storeAuthorizeAnswer } from './authorize-statement';
 
 type Tx = SqlTx;
 export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
-/** The licenses module's accounting, asked inside our transaction after the new usage is written. */
+/** The licenses module's accounting, asked about what an authorize's statement read after writing the new usage. */
 export type ComplianceSource = {
-  complianceForTags(tx: Tx, virtualAccountId: string, tags: string[], now: Date): Promise<Map<string, EntitlementStatus>>;
+  complianceOf(snapshot: ComplianceSnapshot, tags: string[], now: Date): Map<string, EntitlementStatus>;
 };
 export type TransportAnswer = { httpStatus: number; body: { response: string } };
 
@@ -76,8 +78,12 @@ type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHas
 export class TransportService {
   private signerCache?: Promise<(claims: Record<string, unknown>) => string>;
 
-  /** Parsed instance keys by PEM: parsing one costs more than verifying a signature with it. */
-  private readonly publicKeys = new Map<string, KeyObject>();
+  /**
+   * Parsed keys by instance id: parsing one costs more than verifying a signature with it, and a
+   * known key lets an authorize skip the preflight read (its statement re-checks that the key is
+   * still the instance's current one).
+   */
+  private readonly instanceKeys = new Map<string, { pem: string; key: KeyObject }>();
 
   constructor(private readonly deps: TransportDeps) {}
 
@@ -85,6 +91,10 @@ export class TransportService {
     const message = parseMessage(compact);
     const sender = message.claims.typ === 'register' ? udiSubject(message.claims.udi) : message.kid!;
     const requestHash = createHash('sha256').update(message.jws.payloadSegment).digest('hex');
+    if (message.claims.typ === 'authorize') {
+      const answer = await this.authorizeKnown(message, message.claims, { sender, jti: message.claims.jti, requestHash });
+      if (answer) return answer;
+    }
     const state = await this.preflight(sender, message.claims.jti, message.kid);
     if (state.stored) return replay(state.stored, requestHash);
 
@@ -98,7 +108,7 @@ export class TransportService {
         case 'renew':
           return await this.renew(message, message.claims, state.instance, key, now);
         case 'authorize':
-          return await this.authorize(message, message.claims, state.instance, key, now);
+          return await this.authorize(message, message.claims, state.instance, state.hostCommonName, key, now);
         case 'deregister':
           return await this.deregister(message, state.instance, key, now);
       }
@@ -161,8 +171,9 @@ export class TransportService {
     // Depends on nothing stored, so it is built before the transaction instead of under its locks.
     const ca = await this.deps.pki.ca();
     const cert = issueIdCertificate(ca, csr.publicKey, claims.udi, now);
-    const publicKeyPem = this.remember(csr.publicKey);
-    return this.apply(key, now, { which: claims.udi }, async (tx, existing) => {
+    const publicKeyPem = spkiPem(csr.publicKey);
+    let instanceId = '';
+    const answer = await this.apply(key, now, { which: claims.udi }, async (tx, existing) => {
       const token = await this.deps.tokens.consume(tx, verifiedToken, now);
       const f: Registration = {
         virtualAccountId: token.virtualAccountId,
@@ -177,6 +188,7 @@ export class TransportService {
         certNotAfter: cert.notAfter,
       };
       const instance = existing ? { ...existing, isNew: false } : await this.insertInstance(tx, claims.udi, f, now);
+      instanceId = instance.id;
       if (!instance.isNew) {
         assertMayMove(instance, token.virtualAccountId, publicKeyPem);
         if (instance.status === 'REGISTERED' && instance.virtualAccountId !== token.virtualAccountId) {
@@ -215,14 +227,16 @@ export class TransportService {
         exportControlled: token.exportControlled,
       };
     });
+    this.remember(instanceId, publicKeyPem, csr.publicKey);
+    return answer;
   }
 
   private async renew(message: ProductMessage, claims: RenewClaims, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = this.authenticate(message, known, now);
-    const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : this.publicKey(instance.publicKeyPem);
-    const publicKeyPem = claims.csr ? this.remember(newKey) : instance.publicKeyPem;
+    const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : this.instanceKey(instance.id, instance.publicKeyPem);
+    const publicKeyPem = claims.csr ? spkiPem(newKey) : instance.publicKeyPem;
     const cert = issueIdCertificate(await this.deps.pki.ca(), newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
-    return this.apply(key, now, { which: instance.id }, async (tx, locked) => {
+    const answer = await this.apply(key, now, { which: instance.id }, async (tx, locked) => {
       usable(locked, instance.id, now);
       await tx.$executeRaw`
         UPDATE product_instance
@@ -235,6 +249,43 @@ export class TransportService {
       }, tx);
       return { typ: 'renew', idCertificate: cert.pem, renewAfter: addMonths(now, RENEW_AFTER_MONTHS).toISOString() };
     });
+    this.remember(instance.id, publicKeyPem, newKey);
+    return answer;
+  }
+
+  /**
+   * The common authorize in one statement, without the preflight read: the instance's key is
+   * known from an earlier message, the signature verifies with it and `iat` is fresh. Anything
+   * else (unknown key, bad signature, stale `iat`: perhaps a resend of an answered message)
+   * returns undefined and takes the full path, which looks the stored answer up first.
+   */
+  private async authorizeKnown(message: ProductMessage, claims: AuthorizeClaims, key: IdemKey): Promise<TransportAnswer | undefined> {
+    const known = this.instanceKeys.get(message.kid!);
+    const now = this.deps.clock();
+    if (!known || Math.abs(now.getTime() / 1000 - claims.iat) > this.deps.clockSkewSeconds) return undefined;
+    try {
+      verifyJws(message.jws, known.key);
+    } catch {
+      return undefined;
+    }
+    try {
+      return await this.authorizeApply(key, claims, message.kid!, known.pem, canonicalHost(claims.aud), now);
+    } catch (err) {
+      if (!(err instanceof KeyChanged)) throw err;
+      this.instanceKeys.delete(message.kid!);
+      return undefined;
+    }
+  }
+
+  private async authorize(message: ProductMessage, claims: AuthorizeClaims, known: InstanceRow | null, hostCommonName: string, key: IdemKey, now: Date): Promise<TransportAnswer> {
+    const instance = this.authenticate(message, known, now);
+    try {
+      return await this.authorizeApply(key, claims, instance.id, instance.publicKeyPem, hostCommonName, now);
+    } catch (err) {
+      // Its key changed since the preflight read it: the message is signed by a key that no longer speaks for it.
+      if (err instanceof KeyChanged) throw unauthorized('BAD_SIGNATURE', 'JWS signature does not verify with the current key');
+      throw err;
+    }
   }
 
   /**
@@ -242,22 +293,36 @@ export class TransportService {
    * this virtual account never bought (INVALID_TAG) that is in use makes the product
    * OUT_OF_COMPLIANCE too, while entries with count 0 use nothing and never change the outcome.
    */
-  private async authorize(message: ProductMessage, claims: AuthorizeClaims, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
-    const instance = this.authenticate(message, known, now);
-    return this.apply(key, now, { which: instance.id, contactAt: now }, async (tx, locked) => {
-      const current = usable(locked, instance.id, now);
-      await replaceUsage(tx, current, claims.entitlements);
-      const statuses = await this.deps.licenses.complianceForTags(tx, current.virtualAccountId, claims.entitlements.map((e) => e.tag), now);
-      const entitlements = claims.entitlements.map((e) => ({ tag: e.tag, count: e.count, status: statuses.get(e.tag) ?? 'INVALID_TAG' }));
-      const compliant = entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED');
-      return {
-        typ: 'authorize',
-        overall: compliant ? 'AUTHORIZED' : 'OUT_OF_COMPLIANCE',
-        entitlements,
-        authorizationExpires: new Date(now.getTime() + AUTHORIZATION_DAYS * DAY_MS).toISOString(),
-        nextAuthorization: new Date(now.getTime() + NEXT_AUTHORIZATION_DAYS * DAY_MS).toISOString(),
-      };
-    });
+  private async authorizeApply(key: IdemKey, claims: AuthorizeClaims, instanceId: string, keyPem: string, aud: string, now: Date): Promise<TransportAnswer> {
+    const signer = await this.signer();
+    const call = { ...key, aud, instanceId, keyPem, entitlements: claims.entitlements, now };
+    try {
+      return await this.deps.store.transaction(async (tx) => {
+        const result = await authorizeStatement(tx, call);
+        if ('stored' in result) return replay(result.stored, key.requestHash);
+        const statuses = this.deps.licenses.complianceOf(result, claims.entitlements.map((e) => e.tag), now);
+        const entitlements = claims.entitlements.map((e) => ({ tag: e.tag, count: e.count, status: statuses.get(e.tag) ?? 'INVALID_TAG' }));
+        const compliant = entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED');
+        const body = { response: signer({
+          typ: 'authorize',
+          overall: compliant ? 'AUTHORIZED' : 'OUT_OF_COMPLIANCE',
+          entitlements,
+          authorizationExpires: new Date(now.getTime() + AUTHORIZATION_DAYS * DAY_MS).toISOString(),
+          nextAuthorization: new Date(now.getTime() + NEXT_AUTHORIZATION_DAYS * DAY_MS).toISOString(),
+          iat: Math.floor(now.getTime() / 1000),
+          requestJti: key.jti,
+        }) };
+        await storeAuthorizeAnswer(tx, call, result, body);
+        return { httpStatus: 200, body };
+      });
+    } catch (err) {
+      // A stored Host Common Name that is not in canonical form (set invalid, to be fixed by the admin) still matches.
+      const stored = err instanceof AppError && err.code === 'HOST_COMMON_NAME_MISMATCH' ? String(err.details?.hostCommonName) : undefined;
+      if (stored !== undefined && stored !== aud && canonicalHost(stored) === canonicalHost(aud)) {
+        return this.authorizeApply(key, claims, instanceId, keyPem, stored, now);
+      }
+      throw err;
+    }
   }
 
   private async deregister(message: ProductMessage, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
@@ -274,26 +339,24 @@ export class TransportService {
   /** The instance named by `kid` (as the preflight read it), with the JWS verified against its current key. */
   private authenticate(message: ProductMessage, instance: InstanceRow | null, now: Date): InstanceRow {
     if (!instance) throw new AppError('UNKNOWN_PRODUCT_INSTANCE', 404, `no product instance with id ${message.kid}`);
-    verifyJws(message.jws, this.publicKey(instance.publicKeyPem));
+    verifyJws(message.jws, this.instanceKey(instance.id, instance.publicKeyPem));
     checkUsable({ ...instance, virtualAccountId: '', status: instance.status as LockedInstance['status'] }, now);
     return instance;
   }
 
-  private publicKey(pem: string): KeyObject {
-    return this.publicKeys.get(pem) ?? this.cacheKey(pem, createPublicKey(pem));
-  }
-
-  /** The PEM stored for a key a product just proved it holds; its next message then needs no parse. */
-  private remember(key: KeyObject): string {
-    const pem = key.export({ type: 'spki', format: 'pem' }) as string;
-    this.cacheKey(pem, key);
-    return pem;
-  }
-
-  private cacheKey(pem: string, key: KeyObject): KeyObject {
-    if (this.publicKeys.size >= 10_000) this.publicKeys.clear();
-    this.publicKeys.set(pem, key);
+  /** The instance's key, parsed once while it stays the same. */
+  private instanceKey(id: string, pem: string): KeyObject {
+    const known = this.instanceKeys.get(id);
+    if (known?.pem === pem) return known.key;
+    const key = createPublicKey(pem);
+    this.remember(id, pem, key);
     return key;
+  }
+
+  /** Keeps the key a product proved it holds (bounded: a full cache starts over, costing one parse per instance). */
+  private remember(id: string, pem: string, key: KeyObject): void {
+    if (this.instanceKeys.size >= 100_000) this.instanceKeys.clear();
+    this.instanceKeys.set(id, { pem, key });
   }
 
   /**
@@ -331,14 +394,18 @@ export class TransportService {
       const { claimed, row } = await this.deps.idempotency.claimThen<LockedInstance>(tx, key, (onlyIf) =>
         lockInstanceStatement(lock.which, lock.contactAt, onlyIf));
       if (!claimed) throw new AlreadyAnswered();
-      const claims = await effect(tx, row);
-      const body = { response: signer({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
-      await this.deps.idempotency.complete(tx, key.sender, key.jti, 200, body);
-      return { httpStatus: 200, body };
+      return this.answer(tx, signer, key, now, await effect(tx, row));
     });
   }
 
-  private signer() {
+  /** Signs the answer and stores it for (sender, jti), in the transaction of the effect. */
+  private async answer(tx: Tx, signer: Signer, key: IdemKey, now: Date, claims: Record<string, unknown>): Promise<TransportAnswer> {
+    const body = { response: signer({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
+    await this.deps.idempotency.complete(tx, key.sender, key.jti, 200, body);
+    return { httpStatus: 200, body };
+  }
+
+  private signer(): Promise<Signer> {
     this.signerCache ??= (async () => {
       const [signer, ca] = await Promise.all([this.deps.pki.responseSigner(), this.deps.pki.ca()]);
       return jwsSigner(signer.key, { x5c: [pemToDerBase64(signer.certPem), pemToDerBase64(ca.certPem)] });
@@ -351,6 +418,7 @@ export class TransportService {
 }
 
 type IdemKey = { sender: string; jti: string; requestHash: string };
+type Signer = (claims: Record<string, unknown>) => string;
 
 function replay(stored: StoredAnswer, requestHash: string): TransportAnswer {
   if (stored.requestHash !== requestHash) {
@@ -392,6 +460,8 @@ function canonicalHost(host: string): string {
   const bare = /^\[(.*)\]$/.exec(name)?.[1] ?? name;
   return isIP(bare) === 6 ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare;
 }
+
+const spkiPem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }) as string;
 
 function addMonths(date: Date, months: number): Date {
   const d = new Date(date.getTime());

@@ -53,32 +53,13 @@ export function assertRegistered(instance: LockedInstance): void {
 
 /**
  * Replaces the instance's report with `entitlements` and moves usage_total by the difference, in
- * one statement (the instance row is locked, so `old` is stable). usage_total rows are changed
- * in tag order: concurrent reports sharing tags take their row locks in the same order and
- * cannot deadlock.
+ * one statement (slm_replace_usage: zero counts are not stored, zero totals are removed, totals
+ * are locked in tag order). The caller holds the instance's row lock.
  */
 export async function replaceUsage(tx: Tx, instance: LockedInstance, entitlements: UsageCount[]): Promise<void> {
-  const tags = entitlements.map((e) => e.tag);
-  const counts = entitlements.map((e) => e.count);
   await tx.$executeRaw`
-    WITH old AS (
-      SELECT tag, count FROM usage WHERE product_instance_id = ${instance.id}::uuid
-    ), reported AS (
-      SELECT t.tag, t.count FROM unnest(${tags}::text[], ${counts}::int[]) AS t(tag, count)
-    ), dropped AS (
-      DELETE FROM usage WHERE product_instance_id = ${instance.id}::uuid AND NOT (tag = ANY(${tags}::text[]))
-    ), written AS (
-      INSERT INTO usage (product_instance_id, tag, count)
-      SELECT ${instance.id}::uuid, tag, count FROM reported
-      ON CONFLICT (product_instance_id, tag) DO UPDATE SET count = EXCLUDED.count
-    ), delta AS (
-      SELECT tag, SUM(d)::int AS d FROM (
-        SELECT tag, -count AS d FROM old UNION ALL SELECT tag, count FROM reported
-      ) changes GROUP BY tag HAVING SUM(d) <> 0
-    )
-    INSERT INTO usage_total (virtual_account_id, tag, in_use)
-    SELECT ${instance.virtualAccountId}::uuid, tag, d FROM delta ORDER BY tag
-    ON CONFLICT (virtual_account_id, tag) DO UPDATE SET in_use = usage_total.in_use + EXCLUDED.in_use`;
+    SELECT slm_replace_usage(${instance.id}::uuid, ${instance.virtualAccountId}::uuid,
+                             ${entitlements.map((e) => e.tag)}::text[], ${entitlements.map((e) => e.count)}::int[])`;
 }
 
 /** Gives back everything the instance uses (deregistration, removal, move to another virtual account). */
