@@ -74,7 +74,12 @@ describe('Transport accounting under concurrency', () => {
     expect(toolkit.status).toBe(200);
     const inUse = Object.fromEntries(toolkit.body.licenses.map((l: { tag: string; inUse: number }) => [l.tag, l.inUse]));
     expect(inUse).toEqual(expected);
-    const serialCompliance = await server.ctx.db.$transaction((tx) => server.ctx.licenses.complianceForTags(tx, vaId, TAGS, new Date()));
+    const lines = await server.ctx.db.license.findMany({ where: { virtualAccountId: vaId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    const serialCompliance = server.ctx.licenses.complianceOf({
+      lines: lines.map((l) => ({ ...l, startsAt: l.startsAt?.toISOString() ?? null, endsAt: l.endsAt?.toISOString() ?? null })),
+      inUse: Object.fromEntries(totals.map((t) => [t.tag, t.inUse])),
+      sold: TAGS,
+    }, TAGS, new Date());
     for (const l of toolkit.body.licenses as { tag: string; status: string }[]) {
       expect(l.status === 'In Compliance').toBe(serialCompliance.get(l.tag) === 'AUTHORIZED');
     }
