@@ -1,4 +1,4 @@
-import type { SqlTx } from '../store/database';
+import { Prisma } from '../generated/prisma/client';
 import type { ComplianceSnapshot } from '../licenses/license-service';
 import { AppError, unauthorized } from '../errors';
 import { boundedAnswer, type StoredAnswer } from './idempotency';
@@ -27,28 +27,24 @@ export type AuthorizeCall = {
 };
 
 /**
- * A transport authorize's whole effect in one statement (slm_transport_authorize, see its
- * migration): the idempotency claim, the Host Common Name and instance checks, the new usage.
- * Returns the answer stored for (sender, jti) if it was already claimed, else what compliance needs.
+ * A transport authorize's first statement (slm_transport_authorize, see its migration): the
+ * idempotency claim, the Host Common Name and instance checks, the new usage rows. Its one row's
+ * `result` is the answer stored for (sender, jti) if that was already claimed, else an AuthorizeEffect.
  */
-export async function authorizeStatement(tx: SqlTx, c: AuthorizeCall): Promise<{ stored: StoredAnswer } | AuthorizeEffect> {
-  try {
-    const [{ result }] = await tx.$queryRaw<{ result: { stored: StoredAnswer } | AuthorizeEffect }[]>`
-      SELECT slm_transport_authorize(${c.sender}, ${c.jti}, ${c.requestHash}, ${c.aud}, ${c.instanceId}::uuid, ${c.keyPem},
-                                     ${c.entitlements.map((e) => e.tag)}::text[], ${c.entitlements.map((e) => e.count)}::int[],
-                                     ${c.now}, ${MAX_UNKNOWN_TAGS}) AS result`;
-    return result;
-  } catch (err) {
-    throw refusal(err) ?? err;
-  }
+export function authorizeSql(c: AuthorizeCall): Prisma.Sql {
+  return Prisma.sql`
+    SELECT slm_transport_authorize(${c.sender}, ${c.jti}, ${c.requestHash}, ${c.aud}, ${c.instanceId}::uuid, ${c.keyPem},
+                                   ${c.entitlements.map((e) => e.tag)}::text[], ${c.entitlements.map((e) => e.count)}::int[],
+                                   ${c.now}::timestamptz, ${MAX_UNKNOWN_TAGS}::int) AS result`;
 }
+export type AuthorizeRow = { result: { stored: StoredAnswer } | AuthorizeEffect };
 
 /**
  * The authorize's last statement: moves the virtual account's totals by the change and stores the
- * answer, so the totals' rows stay locked only from here to the commit.
+ * answer; it travels with the COMMIT, so the totals' rows are locked for no round trip.
  */
-export async function storeAuthorizeAnswer(tx: SqlTx, c: AuthorizeCall, effect: AuthorizeEffect, body: { response: string }): Promise<void> {
-  await tx.$executeRaw`
+export function answerSql(c: AuthorizeCall, effect: AuthorizeEffect, body: { response: string }): Prisma.Sql {
+  return Prisma.sql`
     SELECT slm_transport_answer(${c.sender}, ${c.jti}, ${JSON.stringify(boundedAnswer(body))}::jsonb,
                                 ${effect.virtualAccountId}::uuid, ${effect.tags}::text[], ${effect.deltas}::int[])`;
 }
@@ -70,7 +66,7 @@ const REFUSALS: Record<string, (detail: string) => Error> = {
  * The protocol error a function raised (RAISE EXCEPTION '<CODE> <detail>'), from node-postgres
  * (the message itself) or from Prisma on the embedded store (inside its message).
  */
-function refusal(err: unknown): Error | undefined {
+export function refusal(err: unknown): Error | undefined {
   const text = (err as { message?: unknown }).message;
   if (typeof text !== 'string') return undefined;
   const match = /\b([A-Z_]{6,})(?: ([^\n"]*))?/.exec(text.replace(/^.*?ERROR: /s, ''));

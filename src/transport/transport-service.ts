@@ -14,7 +14,7 @@ import { parseMessage, udiSubject, type AuthorizeClaims, type ProductMessage, ty
 import type { IdempotencyStore, StoredAnswer } from './idempotency';
 import { issueIdCertificate } from './id-certificate';
 import { assertRegistered, deregister, lockInstance, lockInstanceStatement, releaseUsage, type LockedInstance } from './usage-ledger';
-import { authorizeStatement, KeyChanged, storeAuthorizeAnswer } from './authorize-statement';
+import { answerSql, authorizeSql, KeyChanged, refusal, type AuthorizeRow } from './authorize-statement';
 
 type Tx = SqlTx;
 export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
@@ -26,7 +26,7 @@ export type TransportAnswer = { httpStatus: number; body: { response: string } }
 
 export type TransportDeps = {
   /** Raw SQL and transactions: the product-message path runs on the pool directly (see Store.transaction). */
-  store: Pick<Store, 'sql' | 'transaction'>;
+  store: Pick<Store, 'sql' | 'transaction' | 'twoStep'>;
   clock: Clock;
   pki: PkiService;
   tokens: TokenConsumer;
@@ -297,9 +297,8 @@ export class TransportService {
     const signer = await this.signer();
     const call = { ...key, aud, instanceId, keyPem, entitlements: claims.entitlements, now };
     try {
-      return await this.deps.store.transaction(async (tx) => {
-        const result = await authorizeStatement(tx, call);
-        if ('stored' in result) return replay(result.stored, key.requestHash);
+      return await this.deps.store.twoStep<AuthorizeRow, TransportAnswer>(authorizeSql(call), async ([{ result }]) => {
+        if ('stored' in result) return { result: replay(result.stored, key.requestHash) };
         const statuses = this.deps.licenses.complianceOf(result, claims.entitlements.map((e) => e.tag), now);
         const entitlements = claims.entitlements.map((e) => ({ tag: e.tag, count: e.count, status: statuses.get(e.tag) ?? 'INVALID_TAG' }));
         const compliant = entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED');
@@ -312,10 +311,10 @@ export class TransportService {
           iat: Math.floor(now.getTime() / 1000),
           requestJti: key.jti,
         }) };
-        await storeAuthorizeAnswer(tx, call, result, body);
-        return { httpStatus: 200, body };
+        return { result: { httpStatus: 200, body }, last: answerSql(call, result, body) };
       });
-    } catch (err) {
+    } catch (thrown) {
+      const err = refusal(thrown) ?? thrown;
       // A stored Host Common Name that is not in canonical form (set invalid, to be fixed by the admin) still matches.
       const stored = err instanceof AppError && err.code === 'HOST_COMMON_NAME_MISMATCH' ? String(err.details?.hostCommonName) : undefined;
       if (stored !== undefined && stored !== aud && canonicalHost(stored) === canonicalHost(aud)) {
