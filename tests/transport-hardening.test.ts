@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { startTestServer, type TestServer } from './support/test-server';
 import { postMessage, transportFixtures } from './transport-helpers';
 import { createCsr } from '../src/products/csr';
-import { MAX_UNKNOWN_TAGS } from '../src/transport/authorize-statement';
+import { MAX_UNKNOWN_TAGS } from '../src/transport/transport-statements';
 import { MAX_STORED_ANSWER_CHARS } from '../src/transport/idempotency';
 import { MAX_PAYLOAD_CHARS } from '../src/transport/messages';
 

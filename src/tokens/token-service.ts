@@ -17,7 +17,7 @@ export type ConsumedToken = {
   smartAccount: string | null;
   exportControlled: boolean;
 };
-export type TokenConsumer = Pick<TokenService, 'verify' | 'check' | 'consume'>;
+export type TokenConsumer = Pick<TokenService, 'verify' | 'check' | 'refuse'>;
 /** A registration token whose signature verified; its state in the database is not yet known. */
 export type VerifiedToken = { tokenId: string; virtualAccountId: string; expiresAtSeconds: number };
 
@@ -116,42 +116,36 @@ export class TokenService {
 
   /**
    * Refuses, with one indexed read and before a registration does any expensive work, a token that
-   * is revoked, expired, exhausted or of an inactive account. Only a hint: consume() decides.
+   * is revoked, expired, exhausted or of an inactive account; returns what a registration with it
+   * shows. Only a read: the use itself (slm_use_token) decides.
    */
-  async check(db: SqlTx, token: VerifiedToken, now: Date): Promise<void> {
-    if (token.expiresAtSeconds * 1000 <= now.getTime()) await this.refuse(db, token, now);
-    const [usable] = await db.$queryRaw<{ ok: boolean }[]>`
-      SELECT true AS ok FROM registration_token t JOIN virtual_account va ON va.id = t.virtual_account_id JOIN local_account a ON a.id = va.account_id
+  async check(db: SqlTx, token: VerifiedToken, now: Date): Promise<ConsumedToken> {
+    if (token.expiresAtSeconds * 1000 <= now.getTime()) return this.refuse(db, token, now);
+    const [usable] = await db.$queryRaw<ConsumedToken[]>`
+      SELECT t.id::text AS "tokenId", t.virtual_account_id::text AS "virtualAccountId", va.name AS "virtualAccountName",
+             a.id::text AS "accountId", a.name AS "accountName", a.smart_account AS "smartAccount", t.export_controlled AS "exportControlled"
+        FROM registration_token t JOIN virtual_account va ON va.id = t.virtual_account_id JOIN local_account a ON a.id = va.account_id
        WHERE t.id = ${token.tokenId}::uuid AND t.virtual_account_id = ${token.virtualAccountId}::uuid
-         AND t.revoked_at IS NULL AND a.status = 'ACTIVE' AND t.uses < t.max_uses`;
-    if (!usable) await this.refuse(db, token, now);
+         AND t.revoked_at IS NULL AND t.expires_at > ${now} AND a.status = 'ACTIVE' AND t.uses < t.max_uses`;
+    return usable ?? this.refuse(db, token, now);
   }
 
   /**
    * Uses the token once for a registration, inside the caller's transaction so that a failed
-   * registration gives the use back. Checks revocation, expiry (against `now`), the account's
-   * status, and takes one use with a single conditional UPDATE: concurrent registrations queue on
-   * the row lock and re-check `uses < max_uses`, so a token is never used more often than allowed.
-   * The row lock is held until the caller commits.
+   * registration gives the use back (slm_use_token: one conditional UPDATE; concurrent uses queue
+   * on the row lock and re-check, so a token is never used more often than allowed). The row lock
+   * is held until the caller commits.
    */
   async consume(tx: SqlTx, idToken: string | VerifiedToken, now: Date): Promise<ConsumedToken> {
     const token = typeof idToken === 'string' ? this.verify(idToken) : idToken;
-    // The common case in one statement: the use is counted only if every check below would pass.
     const [used] = token.expiresAtSeconds * 1000 > now.getTime()
-      ? await tx.$queryRaw<ConsumedToken[]>`
-          UPDATE registration_token t SET uses = t.uses + 1
-            FROM virtual_account va JOIN local_account a ON a.id = va.account_id
-           WHERE t.id = ${token.tokenId}::uuid AND t.virtual_account_id = ${token.virtualAccountId}::uuid AND va.id = t.virtual_account_id
-             AND t.revoked_at IS NULL AND a.status = 'ACTIVE' AND t.uses < t.max_uses
-          RETURNING t.id::text AS "tokenId", t.virtual_account_id::text AS "virtualAccountId", va.name AS "virtualAccountName",
-                    a.id::text AS "accountId", a.name AS "accountName", a.smart_account AS "smartAccount", t.export_controlled AS "exportControlled"`
+      ? await tx.$queryRaw<ConsumedToken[]>`SELECT * FROM slm_use_token(${token.tokenId}::uuid, ${token.virtualAccountId}::uuid, ${now})`
       : [];
-    if (used) return used;
-    return this.refuse(tx, token, now);
+    return used ?? this.refuse(tx, token, now);
   }
 
-  /** Throws why the token cannot be used, in the order the checks are documented. */
-  private async refuse(db: SqlTx, token: VerifiedToken, now: Date): Promise<never> {
+  /** Throws why the token cannot be used, in the order the checks are documented (TOKEN_EXHAUSTED if nothing else). */
+  async refuse(db: SqlTx, token: VerifiedToken, now: Date): Promise<never> {
     const [row] = await db.$queryRaw<{ virtualAccountId: string; revokedAt: Date | null; accountName: string; accountStatus: string }[]>`
       SELECT t.virtual_account_id::text AS "virtualAccountId", t.revoked_at AS "revokedAt", a.name AS "accountName", a.status::text AS "accountStatus"
         FROM registration_token t JOIN virtual_account va ON va.id = t.virtual_account_id JOIN local_account a ON a.id = va.account_id

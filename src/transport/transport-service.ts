@@ -13,8 +13,8 @@ import { jwsSigner, pemToDerBase64, verifyJws } from './jws';
 import { parseMessage, udiSubject, type AuthorizeClaims, type ProductMessage, type RegisterClaims, type RenewClaims } from './messages';
 import type { IdempotencyStore, StoredAnswer } from './idempotency';
 import { issueIdCertificate } from './id-certificate';
-import { assertRegistered, deregister, lockInstance, lockInstanceStatement, releaseUsage, type LockedInstance } from './usage-ledger';
-import { answerSql, authorizeSql, KeyChanged, refusal, type AuthorizeRow } from './authorize-statement';
+import { assertRegistered, deregister, lockInstanceStatement, type LockedInstance } from './usage-ledger';
+import { answerSql, authorizeSql, KeyChanged, refusal, registerAnswerSql, registerSql, TokenRefused, type AuthorizeRow, type RegisterCall, type RegisterRow } from './transport-statements';
 
 type Tx = SqlTx;
 export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
@@ -46,18 +46,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 class AlreadyAnswered extends Error {}
 
 type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; publicKeyPem: string; certNotAfter: Date };
-type Registration = {
-  virtualAccountId: string;
-  tokenId: string;
-  name: string;
-  productType: string;
-  softwareVersion: string | null;
-  exportControlled: boolean;
-  certSerial: string;
-  certPem: string;
-  publicKeyPem: string;
-  certNotAfter: Date;
-};
 type Preflight = { hostCommonName: string; syncRequired: boolean; stored: StoredAnswer | null; instance: InstanceRow | null };
 type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHash: string | null; httpStatus: number | null; body: unknown } & {
   [K in keyof InstanceRow]: InstanceRow[K] | null;
@@ -71,12 +59,14 @@ type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHas
  * Check order for a new message: shape (INVALID_MESSAGE), stored answer for (sender, jti)
  * (same payload: the stored answer, whatever its age; different payload: REPLAYED_MESSAGE),
  * `aud` (HOST_COMMON_NAME_MISMATCH), `iat` (STALE_MESSAGE), then per type: register checks
- * SYNC_REQUIRED, the CSR and the JWS against the CSR key, then the token; the others look the
- * instance up (UNKNOWN_PRODUCT_INSTANCE), verify the JWS with its key (BAD_SIGNATURE), then
- * PRODUCT_INSTANCE_DEREGISTERED and CERTIFICATE_EXPIRED.
+ * SYNC_REQUIRED, the token (cheap), the CSR and the JWS against the CSR key, then whether the UDI
+ * may move (UDI_REGISTERED_ELSEWHERE); the others look the instance up (UNKNOWN_PRODUCT_INSTANCE),
+ * verify the JWS with its key (BAD_SIGNATURE), then PRODUCT_INSTANCE_DEREGISTERED and
+ * CERTIFICATE_EXPIRED. An authorize from an instance whose key is cached skips the preflight read
+ * (authorizeKnown): its one statement claims first, so the order the product sees is the same.
  */
 export class TransportService {
-  private signerCache?: Promise<(claims: Record<string, unknown>) => string>;
+  private signerCache?: Promise<Signer>;
 
   /**
    * Parsed keys by instance id: parsing one costs more than verifying a signature with it, and a
@@ -165,69 +155,57 @@ export class TransportService {
     // Cheap refusals first (token signature in process, then its state in one indexed read), so a
     // bad token never buys the CSR parse, two signature checks and a certificate.
     const verifiedToken = this.deps.tokens.verify(claims.idToken);
-    await this.deps.tokens.check(this.deps.store.sql, verifiedToken, now);
+    const token = await this.deps.tokens.check(this.deps.store.sql, verifiedToken, now);
     const csr = parseAndVerifyCsr(claims.csr);
     verifyJws(message.jws, csr.publicKey);
-    // Depends on nothing stored, so it is built before the transaction instead of under its locks.
     const ca = await this.deps.pki.ca();
     const cert = issueIdCertificate(ca, csr.publicKey, claims.udi, now);
-    const publicKeyPem = spkiPem(csr.publicKey);
-    let instanceId = '';
-    const answer = await this.apply(key, now, { which: claims.udi }, async (tx, existing) => {
-      const token = await this.deps.tokens.consume(tx, verifiedToken, now);
-      const f: Registration = {
-        virtualAccountId: token.virtualAccountId,
-        tokenId: token.tokenId,
-        name: claims.hostname,
-        productType: claims.productType,
-        softwareVersion: claims.softwareVersion ?? null,
-        exportControlled: token.exportControlled,
-        certSerial: cert.serialHex,
-        certPem: cert.pem,
-        publicKeyPem,
-        certNotAfter: cert.notAfter,
-      };
-      const instance = existing ? { ...existing, isNew: false } : await this.insertInstance(tx, claims.udi, f, now);
-      instanceId = instance.id;
-      if (!instance.isNew) {
-        assertMayMove(instance, token.virtualAccountId, publicKeyPem);
-        if (instance.status === 'REGISTERED' && instance.virtualAccountId !== token.virtualAccountId) {
-          // Its usage belongs to the old virtual account; the product reports again on its next authorize.
-          await releaseUsage(tx, instance);
-        }
-        await tx.$executeRaw`
-          UPDATE product_instance
-             SET virtual_account_id = ${f.virtualAccountId}::uuid, token_id = ${f.tokenId}::uuid, name = ${f.name}, product_type = ${f.productType},
-                 software_version = ${f.softwareVersion}, status = 'REGISTERED', export_controlled = ${f.exportControlled},
-                 cert_serial = ${f.certSerial}, cert_pem = ${f.certPem}, public_key_pem = ${f.publicKeyPem}, cert_not_after = ${f.certNotAfter},
-                 last_contact_at = ${now}, deregistered_at = NULL
-           WHERE id = ${instance.id}::uuid`;
-      }
-      await this.deps.events.record({
-        actor: key.sender,
-        action: instance.isNew ? 'product.register' : 'product.reregister',
-        objectType: 'product-instance',
-        objectId: instance.id,
-        outcome: 'success',
-        details: { account: token.accountName, virtualAccount: token.virtualAccountName, tokenId: token.tokenId, certSerial: cert.serialHex },
-      }, tx);
-      return {
-        typ: 'register',
-        status: 'REGISTERED',
-        productInstance: {
-          id: instance.id,
-          name: claims.hostname,
-          udi: { pid: claims.udi.pid, sn: claims.udi.sn },
-          smartAccount: token.smartAccount,
-          virtualAccount: token.virtualAccountName,
-        },
-        idCertificate: cert.pem,
-        caChain: [ca.certPem],
-        renewAfter: addMonths(now, RENEW_AFTER_MONTHS).toISOString(),
-        exportControlled: token.exportControlled,
-      };
-    });
-    this.remember(instanceId, publicKeyPem, csr.publicKey);
+    const signer = await this.signer();
+    const call: RegisterCall = {
+      ...key,
+      udi: claims.udi,
+      newId: randomUUID(),
+      token,
+      name: claims.hostname,
+      productType: claims.productType,
+      softwareVersion: claims.softwareVersion ?? null,
+      exportControlled: token.exportControlled,
+      cert,
+      keyPem: spkiPem(csr.publicKey),
+      now,
+      eventDetails: { account: token.accountName, virtualAccount: token.virtualAccountName, tokenId: token.tokenId, certSerial: cert.serialHex },
+    };
+    let instanceId: string | undefined;
+    let answer: TransportAnswer;
+    try {
+      answer = await this.deps.store.twoStep<RegisterRow, TransportAnswer>(registerSql(call), async ([{ result }]) => {
+        if ('stored' in result) return { result: replay(result.stored, key.requestHash) };
+        instanceId = result.id;
+        const body = { response: signer({
+          typ: 'register',
+          status: 'REGISTERED',
+          productInstance: {
+            id: result.id,
+            name: claims.hostname,
+            udi: { pid: claims.udi.pid, sn: claims.udi.sn },
+            smartAccount: token.smartAccount,
+            virtualAccount: token.virtualAccountName,
+          },
+          idCertificate: cert.pem,
+          caChain: [ca.certPem],
+          renewAfter: addMonths(now, RENEW_AFTER_MONTHS).toISOString(),
+          exportControlled: token.exportControlled,
+          iat: Math.floor(now.getTime() / 1000),
+          requestJti: key.jti,
+        }) };
+        return { result: { httpStatus: 200, body }, last: registerAnswerSql(call, body) };
+      });
+    } catch (thrown) {
+      const err = refusal(thrown) ?? thrown;
+      if (err instanceof TokenRefused) await this.deps.tokens.refuse(this.deps.store.sql, verifiedToken, now);
+      throw err;
+    }
+    if (instanceId) this.remember(instanceId, call.keyPem, csr.publicKey);
     return answer;
   }
 
@@ -359,24 +337,6 @@ export class TransportService {
   }
 
   /**
-   * A first registration inserts the whole row. A racing first registration of the same UDI waits
-   * on the winner's insert, inserts nothing, and then locks the winner's row.
-   */
-  private async insertInstance(tx: Tx, udi: { pid: string; sn: string }, f: Registration, now: Date): Promise<LockedInstance & { isNew: boolean }> {
-    const id = randomUUID();
-    const count = await tx.$executeRaw`
-      INSERT INTO product_instance (id, virtual_account_id, token_id, udi_pid, udi_sn, name, product_type, software_version, export_controlled,
-                                    cert_serial, cert_pem, public_key_pem, cert_not_after, registered_at, last_contact_at)
-      VALUES (${id}::uuid, ${f.virtualAccountId}::uuid, ${f.tokenId}::uuid, ${udi.pid}, ${udi.sn}, ${f.name}, ${f.productType}, ${f.softwareVersion},
-              ${f.exportControlled}, ${f.certSerial}, ${f.certPem}, ${f.publicKeyPem}, ${f.certNotAfter}, ${now}, ${now})
-      ON CONFLICT DO NOTHING`;
-    if (count === 1) return { id, virtualAccountId: f.virtualAccountId, status: 'REGISTERED', certNotAfter: f.certNotAfter, publicKeyPem: f.publicKeyPem, isNew: true };
-    const winner = await lockInstance(tx, udi);
-    if (!winner) throw new AppError('INTERNAL_ERROR', 500, 'product instance row vanished');
-    return { ...winner, isNew: false };
-  }
-
-  /**
    * Claims (sender, jti), locks the instance, runs the effect and stores its signed answer, in one
    * transaction; the claim and the lock share its first statement. Keys are loaded before it
    * starts: a transaction must not wait for a second pool connection, or a burst of registrations
@@ -385,7 +345,7 @@ export class TransportService {
   private async apply(
     key: IdemKey,
     now: Date,
-    lock: { which: string | { pid: string; sn: string }; contactAt?: Date },
+    lock: { which: string; contactAt?: Date },
     effect: (tx: Tx, locked: LockedInstance | null) => Promise<Record<string, unknown>>,
   ): Promise<TransportAnswer> {
     const signer = await this.signer();
@@ -430,19 +390,6 @@ function checkUsable(instance: LockedInstance, now: Date): void {
   assertRegistered(instance);
   if (instance.certNotAfter.getTime() <= now.getTime()) {
     throw unauthorized('CERTIFICATE_EXPIRED', 'the ID certificate of this product instance has expired: register again');
-  }
-}
-
-/**
- * A UDI printed on a device is no secret, and any token's string may be known to someone: a
- * registered instance moves to another virtual account only when the message is signed by its
- * current key (the CSR carries that key), or after it was released (deregistered by itself or
- * removed by an admin). Within its own virtual account it re-registers with any key, as before.
- */
-function assertMayMove(instance: LockedInstance, toVirtualAccountId: string, publicKeyPem: string): void {
-  if (instance.status === 'REGISTERED' && instance.virtualAccountId !== toVirtualAccountId && instance.publicKeyPem !== publicKeyPem) {
-    throw new AppError('UDI_REGISTERED_ELSEWHERE', 409,
-      'this UDI is registered in another virtual account: sign with the instance\'s current key, or have an admin remove the instance first');
   }
 }
 

@@ -9,7 +9,6 @@ export type LockedInstance = {
   virtualAccountId: string;
   status: 'REGISTERED' | 'DEREGISTERED';
   certNotAfter: Date;
-  publicKeyPem: string;
 };
 
 /**
@@ -19,7 +18,7 @@ export type LockedInstance = {
  */
 
 /**
- * Locks the instance row (by id or by UDI) for the rest of the transaction: one writer per
+ * Locks the instance row (by id) for the rest of the transaction: one writer per
  * instance at a time. With `contactAt` the same statement records the contact (an UPDATE locks
  * the row just as SELECT ... FOR UPDATE does, one round trip fewer per message).
  */
@@ -28,18 +27,15 @@ export async function lockInstance(tx: Tx, which: InstanceKey, contactAt?: Date)
   return rows[0] ?? null;
 }
 
-type InstanceKey = string | { pid: string; sn: string };
+type InstanceKey = string;
 
 /**
  * The statement of lockInstance, for a caller that embeds it in a larger one (as a CTE); it locks
  * only when `onlyIf` holds.
  */
 export function lockInstanceStatement(which: InstanceKey, contactAt?: Date, onlyIf: Prisma.Sql = Prisma.sql`true`): Prisma.Sql {
-  const where = typeof which === 'string'
-    ? Prisma.sql`id = ${which}::uuid`
-    : Prisma.sql`udi_pid = ${which.pid} AND udi_sn = ${which.sn}`;
-  const columns = Prisma.sql`id::text AS "id", virtual_account_id::text AS "virtualAccountId", status::text AS "status", cert_not_after AS "certNotAfter",
-                                public_key_pem AS "publicKeyPem"`;
+  const where = Prisma.sql`id = ${which}::uuid`;
+  const columns = Prisma.sql`id::text AS "id", virtual_account_id::text AS "virtualAccountId", status::text AS "status", cert_not_after AS "certNotAfter"`;
   return contactAt
     ? Prisma.sql`UPDATE product_instance SET last_contact_at = ${contactAt} WHERE ${where} AND ${onlyIf} RETURNING ${columns}`
     : Prisma.sql`SELECT ${columns} FROM product_instance WHERE ${where} AND ${onlyIf} FOR UPDATE`;
@@ -62,8 +58,8 @@ export async function replaceUsage(tx: Tx, instance: LockedInstance, entitlement
                              ${entitlements.map((e) => e.tag)}::text[], ${entitlements.map((e) => e.count)}::int[])`;
 }
 
-/** Gives back everything the instance uses (deregistration, removal, move to another virtual account). */
-export async function releaseUsage(tx: Tx, instance: LockedInstance): Promise<void> {
+/** Gives back everything the instance uses (deregistration, removal). */
+async function releaseUsage(tx: Tx, instance: LockedInstance): Promise<void> {
   await replaceUsage(tx, instance, []);
 }
 

@@ -141,3 +141,92 @@ BEGIN
   PERFORM slm_move_totals(p_virtual_account, p_tags, p_deltas);
   UPDATE idempotency_record SET http_status = 200, body = p_body WHERE sender = p_sender AND jti = p_jti;
 END $$;
+
+-- Uses a registration token once, if it is usable: not revoked, not expired, of an active account,
+-- uses left. A single conditional UPDATE: concurrent uses queue on the row and re-check, so a token
+-- is never used more often than allowed. No row when refused (the caller finds out why).
+CREATE FUNCTION slm_use_token(p_token uuid, p_virtual_account uuid, p_now timestamptz)
+RETURNS TABLE ("tokenId" text, "virtualAccountId" text, "virtualAccountName" text, "accountId" text,
+               "accountName" text, "smartAccount" text, "exportControlled" boolean)
+LANGUAGE sql AS $$
+  UPDATE registration_token t SET uses = t.uses + 1
+    FROM virtual_account va JOIN local_account a ON a.id = va.account_id
+   WHERE t.id = p_token AND t.virtual_account_id = p_virtual_account AND va.id = t.virtual_account_id
+     AND t.revoked_at IS NULL AND t.expires_at > p_now AND a.status = 'ACTIVE' AND t.uses < t.max_uses
+  RETURNING t.id::text, t.virtual_account_id::text, va.name, a.id::text, a.name, a.smart_account, t.export_controlled
+$$;
+
+-- A transport register, first statement: claims (sender = the UDI, jti), then creates the
+-- instance or locks and updates the one of this UDI. A REGISTERED instance moves to another
+-- virtual account only when the new key is its current key (the product itself moving, with its
+-- usage released in the old one) or after it was released (deregistered or removed by an admin):
+-- UDIs are printed on devices and token strings get around. Records the event. Returns
+-- {"stored": ...} for a claimed (sender, jti), else {"id": <instance id>}. The token is used in
+-- slm_transport_register_answer.
+CREATE FUNCTION slm_transport_register(
+  p_sender text, p_jti text, p_request_hash text, p_pid text, p_sn text, p_new_id uuid, p_virtual_account uuid, p_token uuid,
+  p_name text, p_product_type text, p_software_version text, p_export_controlled boolean,
+  p_cert_serial text, p_cert_pem text, p_key_pem text, p_cert_not_after timestamptz, p_now timestamptz, p_event_details jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_id uuid;
+  v_va uuid;
+  v_status text;
+  v_key text;
+  v_new boolean := false;
+BEGIN
+  INSERT INTO idempotency_record (sender, jti, request_hash, http_status, body, created_at)
+  VALUES (p_sender, p_jti, p_request_hash, 0, '{}'::jsonb, p_now)
+  ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN (SELECT jsonb_build_object('stored', jsonb_build_object('requestHash', r.request_hash, 'httpStatus', r.http_status, 'body', r.body))
+              FROM idempotency_record r WHERE r.sender = p_sender AND r.jti = p_jti);
+  END IF;
+
+  SELECT p.id, p.virtual_account_id, p.status::text, p.public_key_pem INTO v_id, v_va, v_status, v_key
+    FROM product_instance p WHERE p.udi_pid = p_pid AND p.udi_sn = p_sn FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO product_instance (id, virtual_account_id, token_id, udi_pid, udi_sn, name, product_type, software_version, export_controlled,
+                                  cert_serial, cert_pem, public_key_pem, cert_not_after, registered_at, last_contact_at)
+    VALUES (p_new_id, p_virtual_account, p_token, p_pid, p_sn, p_name, p_product_type, p_software_version, p_export_controlled,
+            p_cert_serial, p_cert_pem, p_key_pem, p_cert_not_after, p_now, p_now)
+    ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+      v_id := p_new_id;
+      v_new := true;
+    ELSE
+      -- A first registration of the same UDI raced us and won: this one re-registers its row.
+      SELECT p.id, p.virtual_account_id, p.status::text, p.public_key_pem INTO STRICT v_id, v_va, v_status, v_key
+        FROM product_instance p WHERE p.udi_pid = p_pid AND p.udi_sn = p_sn FOR UPDATE;
+    END IF;
+  END IF;
+
+  IF NOT v_new THEN
+    IF v_status = 'REGISTERED' AND v_va <> p_virtual_account THEN
+      IF v_key <> p_key_pem THEN RAISE EXCEPTION 'UDI_REGISTERED_ELSEWHERE'; END IF;
+      -- Its usage belongs to the old virtual account; the product reports again on its next authorize.
+      PERFORM slm_replace_usage(v_id, v_va, '{}', '{}');
+    END IF;
+    UPDATE product_instance
+       SET virtual_account_id = p_virtual_account, token_id = p_token, name = p_name, product_type = p_product_type,
+           software_version = p_software_version, status = 'REGISTERED', export_controlled = p_export_controlled,
+           cert_serial = p_cert_serial, cert_pem = p_cert_pem, public_key_pem = p_key_pem, cert_not_after = p_cert_not_after,
+           last_contact_at = p_now, deregistered_at = NULL
+     WHERE id = v_id;
+  END IF;
+
+  INSERT INTO event_log (actor, action, object_type, object_id, outcome, details)
+  VALUES (p_sender, CASE WHEN v_new THEN 'product.register' ELSE 'product.reregister' END, 'product-instance', v_id::text, 'success', p_event_details);
+  RETURN jsonb_build_object('id', v_id);
+END $$;
+
+-- A transport register, last statement: uses the token and stores the signed answer. It travels
+-- with the COMMIT, so products sharing one token queue on its row only for the commit itself.
+-- A token that cannot be used raises TOKEN_REFUSED and the whole registration rolls back.
+CREATE FUNCTION slm_transport_register_answer(p_token uuid, p_virtual_account uuid, p_now timestamptz, p_sender text, p_jti text, p_body jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM * FROM slm_use_token(p_token, p_virtual_account, p_now);
+  IF NOT FOUND THEN RAISE EXCEPTION 'TOKEN_REFUSED'; END IF;
+  UPDATE idempotency_record SET http_status = 200, body = p_body WHERE sender = p_sender AND jti = p_jti;
+END $$;

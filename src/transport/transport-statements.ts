@@ -27,6 +27,11 @@ export type AuthorizeCall = {
 };
 
 /**
+ * The product-message statements: each message type's effect as one or two calls of the
+ * functions of migration 20261201060000_transport_functions (see there), run by Store.twoStep.
+ */
+
+/**
  * A transport authorize's first statement (slm_transport_authorize, see its migration): the
  * idempotency claim, the Host Common Name and instance checks, the new usage rows. Its one row's
  * `result` is the answer stored for (sender, jti) if that was already claimed, else an AuthorizeEffect.
@@ -49,6 +54,44 @@ export function answerSql(c: AuthorizeCall, effect: AuthorizeEffect, body: { res
                                 ${effect.virtualAccountId}::uuid, ${effect.tags}::text[], ${effect.deltas}::int[])`;
 }
 
+export type RegisterCall = {
+  sender: string;
+  jti: string;
+  requestHash: string;
+  udi: { pid: string; sn: string };
+  /** The id a new instance gets. */
+  newId: string;
+  token: { tokenId: string; virtualAccountId: string };
+  name: string;
+  productType: string;
+  softwareVersion: string | null;
+  exportControlled: boolean;
+  cert: { serialHex: string; pem: string; notAfter: Date };
+  keyPem: string;
+  now: Date;
+  eventDetails: Record<string, unknown>;
+};
+export type RegisterRow = { result: { stored: StoredAnswer } | { id: string } };
+
+/** A transport register's first statement (slm_transport_register): claim, instance, event. */
+export function registerSql(c: RegisterCall): Prisma.Sql {
+  return Prisma.sql`
+    SELECT slm_transport_register(${c.sender}, ${c.jti}, ${c.requestHash}, ${c.udi.pid}, ${c.udi.sn}, ${c.newId}::uuid,
+                                  ${c.token.virtualAccountId}::uuid, ${c.token.tokenId}::uuid, ${c.name}, ${c.productType}, ${c.softwareVersion},
+                                  ${c.exportControlled}::boolean, ${c.cert.serialHex}, ${c.cert.pem}, ${c.keyPem}, ${c.cert.notAfter}::timestamptz,
+                                  ${c.now}::timestamptz, ${JSON.stringify(c.eventDetails)}::jsonb) AS result`;
+}
+
+/** Its last statement, with the COMMIT: the token's use and the stored answer (slm_transport_register_answer). */
+export function registerAnswerSql(c: RegisterCall, body: { response: string }): Prisma.Sql {
+  return Prisma.sql`
+    SELECT slm_transport_register_answer(${c.token.tokenId}::uuid, ${c.token.virtualAccountId}::uuid, ${c.now}::timestamptz,
+                                         ${c.sender}, ${c.jti}, ${JSON.stringify(boundedAnswer(body))}::jsonb)`;
+}
+
+/** The token could not be used after all (revoked, expired or used up meanwhile): the caller finds out why. */
+export class TokenRefused extends Error {}
+
 const REFUSALS: Record<string, (detail: string) => Error> = {
   HOST_COMMON_NAME_MISMATCH: (name) =>
     new AppError('HOST_COMMON_NAME_MISMATCH', 421, `aud is not this server's Host Common Name ${name}`, { hostCommonName: name }),
@@ -57,6 +100,10 @@ const REFUSALS: Record<string, (detail: string) => Error> = {
   PRODUCT_INSTANCE_DEREGISTERED: () =>
     new AppError('PRODUCT_INSTANCE_DEREGISTERED', 410, 'this product instance was deregistered or removed: register again'),
   CERTIFICATE_EXPIRED: () => unauthorized('CERTIFICATE_EXPIRED', 'the ID certificate of this product instance has expired: register again'),
+  UDI_REGISTERED_ELSEWHERE: () =>
+    new AppError('UDI_REGISTERED_ELSEWHERE', 409,
+      'this UDI is registered in another virtual account: sign with the instance\'s current key, or have an admin remove the instance first'),
+  TOKEN_REFUSED: () => new TokenRefused(),
   TOO_MANY_UNKNOWN_TAGS: () =>
     new AppError('TOO_MANY_UNKNOWN_TAGS', 409,
       `this report would put more than ${MAX_UNKNOWN_TAGS} distinct tags that no license sells in use in this virtual account: nothing was applied`),
