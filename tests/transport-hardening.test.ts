@@ -141,6 +141,19 @@ describe('Transport hardening', () => {
     });
   });
 
+  describe('envelope, checked by the route instead of the OpenAPI validator', () => {
+    test('When the body is not JSON, lacks a message string, or the method is not POST, then 415 or 400 INVALID_MESSAGE, or 405', async () => {
+      const text = await server.http().post('/SmartTransport').set('content-type', 'text/plain').send('hello');
+      expect([text.status, text.body.error.code]).toEqual([415, 'INVALID_MESSAGE']);
+      for (const body of [{}, { message: 7 }, { message: '' }]) {
+        const res = await server.http().post('/SmartTransport').send(body);
+        expect([res.status, res.body.error.code]).toEqual([400, 'INVALID_MESSAGE']);
+      }
+      const get = await server.http().get('/Transportgateway/services/DeviceRequestHandler');
+      expect([get.status, get.body.error.code]).toEqual([405, 'METHOD_NOT_ALLOWED']);
+    });
+  });
+
   describe('failure budget per source (finding 3)', () => {
     test('When a source sends more refused messages than SLM_TRANSPORT_FAILURE_LIMIT, then it gets 429, and successful messages never used that budget', async () => {
       const sim = fx.product();
