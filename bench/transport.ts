@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ProductSimulator } from '../src/products/simulator';
 import { decodeJws, verifyServerResponse } from '../src/transport/jws';
-import { cpuSecondsOf, fmt, topStatements, machineCpu, measure, pgCpuSecondsOf, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
+import { readdirSync } from 'node:fs';
+import { cpuSecondsOf, fmt, rssOf, topStatements, machineCpu, measure, pgCpuSecondsOf, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
 
 /**
  * Transport throughput and latency: registrations and authorizations per second and p50/p99 at
@@ -23,6 +24,30 @@ const LEVELS = [
 ]
   .filter((l) => !process.env.BENCH_LEVELS || process.env.BENCH_LEVELS.split(',').map(Number).includes(l.concurrency))
   .map((l) => ({ ...l, registrations: Math.ceil(l.registrations * SCALE), authorizations: Math.ceil(l.authorizations * SCALE) }));
+
+// A soak after the levels: authorizes at 16 concurrent for BENCH_SOAK_SECONDS (default 600 x BENCH_SCALE).
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? Math.round(600 * SCALE));
+
+/** Authorizes for `seconds` while sampling the server's RSS and open file descriptors ten times. */
+async function soak(pid: number, sims: ProductSimulator[], post: (message: string) => Promise<unknown>, seconds: number): Promise<string> {
+  const sample = () => ({ rss: rssOf(pid) / 1024 / 1024, fds: readdirSync(`/proc/${pid}/fd`).length });
+  const samples = [sample()];
+  const timer = setInterval(() => samples.push(sample()), (seconds * 1000) / 10);
+  const deadline = Date.now() + seconds * 1000;
+  let sent = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (Date.now() < deadline) {
+      const sim = sims[sent++ % sims.length];
+      await post(sim.authorizeMessage(TAGS.slice(0, 1 + (sent % TAGS.length)).map(({ tag }) => ({ tag, count: sent % 7 }))));
+    }
+  }));
+  clearInterval(timer);
+  samples.push(sample());
+  return `soak: ${sent} authorizes in ${seconds} s at 16 concurrent\n` +
+    `  server RSS MiB: ${samples.map((x) => x.rss.toFixed(0)).join(' ')}\n` +
+    `  open fds:       ${samples.map((x) => x.fds).join(' ')}\n` +
+    `  from the 2nd sample to the last: RSS ${(samples.at(-1)!.rss - samples[1].rss).toFixed(1)} MiB, fds ${samples.at(-1)!.fds - samples[1].fds}`;
+}
 
 type Phase = Awaited<ReturnType<typeof measure>> & { serverCpu: number; pgCpu: number; machineBusy: number };
 
@@ -80,6 +105,7 @@ async function main() {
     const tokens = await seedAccount(env, 'Bench', TAGS, 64);
     const rows: string[] = [];
     const ratios: string[] = [];
+    let lastSims: ProductSimulator[] = [];
     for (const level of LEVELS) {
       const sims = Array.from({ length: level.registrations }, (_, i) => {
         const sim = ProductSimulator.create({ url, udi: { pid: 'BENCH', sn: `C${level.concurrency}-${i}` }, hostname: `bench-${i}`, productType: 'UCL', trustedCa: env.server.ca });
@@ -95,6 +121,7 @@ async function main() {
         if (answers.length < 5) answers.push(response);
       }));
       for (const a of answers) verifyServerResponse(a, env.server.ca);
+      lastSims = sims;
 
       let seed = level.concurrency;
       const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
@@ -131,6 +158,7 @@ async function main() {
     console.log('\nmessage    conc  count    msg/s  p50 ms  p99 ms  srv CPU  PG CPU (ms/msg)  host busy');
     for (const r of rows) console.log(r);
     console.log(`\n${ratios.join('\n')}`);
+    if (SOAK_SECONDS > 0 && lastSims.length) console.log(`\n${await soak(env.server.child.pid!, lastSims, post, SOAK_SECONDS)}`);
     const top = await topStatements(env);
     if (top.length) console.log(`\nPostgreSQL, top statements by total time (pg_stat_statements):\n${top.join('\n')}`);
     console.log('\ntargets: authorize at 64 >= 0.8x the baseline and PG CPU <= 1 ms/msg; register at 64 >= 450/s (one token too); p99 at 16 <= 50 ms');
