@@ -1,20 +1,22 @@
 import { createHash, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { Clock } from '../clock';
 import type { SqlTx, Store } from '../store/database';
 import type { PkiService } from '../pki/pki-service';
-import { HOST_COMMON_NAME_KEY, SYNC_REQUIRED_KEY } from '../hcn/host-common-name';
 import type { EventLog } from '../events/event-log';
 import type { ComplianceSnapshot } from '../licenses/license-service';
 import type { TokenConsumer } from '../tokens/token-service';
 import { parseAndVerifyCsr } from '../pki/x509';
 import { AppError, conflict, unauthorized } from '../errors';
+import { addMonths, canonicalHost, replay, spkiPem, type TransportAnswer } from './transport-rules';
 import { jwsSigner, pemToDerBase64, verifyJws } from './jws';
 import { parseMessage, udiSubject, type AuthorizeClaims, type ProductMessage, type RegisterClaims, type RenewClaims } from './messages';
-import type { IdempotencyStore, StoredAnswer } from './idempotency';
+import type { IdempotencyStore } from './idempotency';
 import { issueIdCertificate } from './id-certificate';
 import { assertRegistered, deregister, lockInstanceStatement, type LockedInstance } from './usage-ledger';
-import { answerSql, authorizeSql, KeyChanged, refusal, registerAnswerSql, registerSql, TokenRefused, type AuthorizeRow, type RegisterCall, type RegisterRow } from './transport-statements';
+import {
+  answerSql, authorizeSql, KeyChanged, preflight, refusal, registerAnswerSql, registerSql, TokenRefused,
+  type AuthorizeRow, type InstanceRow, type RegisterCall, type RegisterRow,
+} from './transport-statements';
 
 type Tx = SqlTx;
 export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
@@ -22,7 +24,6 @@ export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TA
 export type ComplianceSource = {
   complianceOf(snapshot: ComplianceSnapshot, tags: string[], now: Date): Map<string, EntitlementStatus>;
 };
-export type TransportAnswer = { httpStatus: number; body: { response: string } };
 
 export type TransportDeps = {
   /** Raw SQL and transactions: the product-message path runs on the pool directly (see Store.transaction). */
@@ -40,16 +41,9 @@ const DAY_MS = 86_400_000;
 export const AUTHORIZATION_DAYS = 90;
 export const NEXT_AUTHORIZATION_DAYS = 30;
 export const RENEW_AFTER_MONTHS = 6;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Thrown inside a transaction whose (sender, jti) another transaction already answered. */
 class AlreadyAnswered extends Error {}
-
-type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; publicKeyPem: string; certNotAfter: Date };
-type Preflight = { hostCommonName: string; syncRequired: boolean; stored: StoredAnswer | null; instance: InstanceRow | null };
-type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHash: string | null; httpStatus: number | null; body: unknown } & {
-  [K in keyof InstanceRow]: InstanceRow[K] | null;
-};
 
 /**
  * The Transport Gateway protocol (transport-protocol.md). Each accepted message is applied in one
@@ -85,7 +79,7 @@ export class TransportService {
       const answer = await this.authorizeKnown(message, message.claims, { sender, jti: message.claims.jti, requestHash });
       if (answer) return answer;
     }
-    const state = await this.preflight(sender, message.claims.jti, message.kid);
+    const state = await preflight(this.deps.store.sql, sender, message.claims.jti, message.kid);
     if (state.stored) return replay(state.stored, requestHash);
 
     const now = this.deps.clock();
@@ -108,32 +102,6 @@ export class TransportService {
       if (!answer) throw new AppError('INTERNAL_ERROR', 500, 'idempotency record vanished');
       return replay(answer, requestHash);
     }
-  }
-
-  /**
-   * Everything a message needs before its transaction, in one statement: the stored answer for
-   * (sender, jti), the Host Common Name with its sync-required flag, and the instance `kid` names.
-   */
-  private async preflight(sender: string, jti: string, kid: string | undefined): Promise<Preflight> {
-    const instanceId = kid !== undefined && UUID.test(kid) ? kid : null;
-    const [row] = await this.deps.store.sql.$queryRaw<PreflightRow[]>`
-      SELECT (SELECT value FROM setting WHERE key = ${HOST_COMMON_NAME_KEY}) AS "hostCommonName",
-             (SELECT value FROM setting WHERE key = ${SYNC_REQUIRED_KEY}) AS "syncRequired",
-             r.request_hash AS "requestHash", r.http_status AS "httpStatus", r.body,
-             p.id::text AS "id", p.udi_pid AS "udiPid", p.udi_sn AS "udiSn", p.status::text AS "status",
-             p.public_key_pem AS "publicKeyPem", p.cert_not_after AS "certNotAfter"
-        FROM (VALUES (1)) AS one (x)
-        LEFT JOIN idempotency_record r ON r.sender = ${sender} AND r.jti = ${jti}
-        LEFT JOIN product_instance p ON p.id = ${instanceId}::uuid`;
-    if (typeof row.hostCommonName !== 'string') throw new Error('Host Common Name is not initialized');
-    return {
-      hostCommonName: row.hostCommonName,
-      syncRequired: row.syncRequired === true,
-      stored: row.requestHash === null ? null : { requestHash: row.requestHash, httpStatus: row.httpStatus!, body: row.body },
-      instance: row.id === null
-        ? null
-        : { id: row.id, udiPid: row.udiPid!, udiSn: row.udiSn!, status: row.status!, publicKeyPem: row.publicKeyPem!, certNotAfter: row.certNotAfter! },
-    };
   }
 
   private checkAudienceAndAge(message: ProductMessage, current: string, now: Date): void {
@@ -379,13 +347,6 @@ export class TransportService {
 type IdemKey = { sender: string; jti: string; requestHash: string };
 type Signer = (claims: Record<string, unknown>) => string;
 
-function replay(stored: StoredAnswer, requestHash: string): TransportAnswer {
-  if (stored.requestHash !== requestHash) {
-    throw conflict('REPLAYED_MESSAGE', 'this jti was already used by a different message from this product');
-  }
-  return { httpStatus: stored.httpStatus, body: stored.body as TransportAnswer['body'] };
-}
-
 function checkUsable(instance: LockedInstance, now: Date): void {
   assertRegistered(instance);
   if (instance.certNotAfter.getTime() <= now.getTime()) {
@@ -400,17 +361,3 @@ function usable(locked: LockedInstance | null, id: string, now: Date): LockedIns
   return locked;
 }
 
-/** `aud` in the Host Common Name's canonical form (lower case, RFC 5952 IPv6, no brackets or trailing dot). */
-function canonicalHost(host: string): string {
-  const name = host.trim().toLowerCase().replace(/\.$/, '');
-  const bare = /^\[(.*)\]$/.exec(name)?.[1] ?? name;
-  return isIP(bare) === 6 ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare;
-}
-
-const spkiPem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }) as string;
-
-function addMonths(date: Date, months: number): Date {
-  const d = new Date(date.getTime());
-  d.setUTCMonth(d.getUTCMonth() + months);
-  return d;
-}

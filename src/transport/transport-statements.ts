@@ -1,4 +1,6 @@
 import { Prisma } from '../generated/prisma/client';
+import type { SqlTx } from '../store/database';
+import { HOST_COMMON_NAME_KEY, SYNC_REQUIRED_KEY } from '../hcn/host-common-name';
 import type { ComplianceSnapshot } from '../licenses/license-service';
 import { AppError, unauthorized } from '../errors';
 import { boundedAnswer, type StoredAnswer } from './idempotency';
@@ -30,6 +32,40 @@ export type AuthorizeCall = {
  * The product-message statements: each message type's effect as one or two calls of the
  * functions of migration 20261201060000_transport_functions (see there), run by Store.twoStep.
  */
+
+export type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; publicKeyPem: string; certNotAfter: Date };
+type Preflight = { hostCommonName: string; syncRequired: boolean; stored: StoredAnswer | null; instance: InstanceRow | null };
+type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHash: string | null; httpStatus: number | null; body: unknown } & {
+  [K in keyof InstanceRow]: InstanceRow[K] | null;
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Everything a message needs before its transaction, in one statement: the stored answer for
+ * (sender, jti), the Host Common Name with its sync-required flag, and the instance `kid` names.
+ */
+export async function preflight(sql: SqlTx, sender: string, jti: string, kid: string | undefined): Promise<Preflight> {
+  const instanceId = kid !== undefined && UUID.test(kid) ? kid : null;
+  const [row] = await sql.$queryRaw<PreflightRow[]>`
+    SELECT (SELECT value FROM setting WHERE key = ${HOST_COMMON_NAME_KEY}) AS "hostCommonName",
+           (SELECT value FROM setting WHERE key = ${SYNC_REQUIRED_KEY}) AS "syncRequired",
+           r.request_hash AS "requestHash", r.http_status AS "httpStatus", r.body,
+           p.id::text AS "id", p.udi_pid AS "udiPid", p.udi_sn AS "udiSn", p.status::text AS "status",
+           p.public_key_pem AS "publicKeyPem", p.cert_not_after AS "certNotAfter"
+      FROM (VALUES (1)) AS one (x)
+      LEFT JOIN idempotency_record r ON r.sender = ${sender} AND r.jti = ${jti}
+      LEFT JOIN product_instance p ON p.id = ${instanceId}::uuid`;
+  if (typeof row.hostCommonName !== 'string') throw new Error('Host Common Name is not initialized');
+  return {
+    hostCommonName: row.hostCommonName,
+    syncRequired: row.syncRequired === true,
+    stored: row.requestHash === null ? null : { requestHash: row.requestHash, httpStatus: row.httpStatus!, body: row.body },
+    instance: row.id === null
+      ? null
+      : { id: row.id, udiPid: row.udiPid!, udiSn: row.udiSn!, status: row.status!, publicKeyPem: row.publicKeyPem!, certNotAfter: row.certNotAfter! },
+  };
+}
 
 /**
  * A transport authorize's first statement (slm_transport_authorize, see its migration): the
