@@ -152,7 +152,7 @@ const REFUSALS: Record<string, (detail: string) => Error> = {
 export function refusal(err: unknown): Error | undefined {
   const text = (err as { message?: unknown }).message;
   if (typeof text !== 'string') return undefined;
-  const match = /\b([A-Z_]{6,})(?: ([^\n"]*))?/.exec(text.replace(/^.*?ERROR: /s, ''));
+  const match = /\b([A-Z_]{6,})(?: ([^\n"`]*))?/.exec(text.replace(/^.*?ERROR: /s, ''));
   const make = match ? REFUSALS[match[1]] : undefined;
   return make?.((match![2] ?? '').trim());
 }
