@@ -154,6 +154,18 @@ describe('Transport hardening', () => {
     });
   });
 
+  test('When a jti or a tag holds a NUL character, then 400 INVALID_MESSAGE', async () => {
+    const sim = fx.product();
+    await sim.register(token.token);
+    for (const message of [
+      sim.message('authorize', { entitlements: [] }, { jti: 'a\u0000b' }),
+      sim.message('authorize', { entitlements: [{ tag: 'x\u0000', count: 1 }] }),
+    ]) {
+      const res = await postMessage(server, message);
+      expect([res.status, res.body.error.code]).toEqual([400, 'INVALID_MESSAGE']);
+    }
+  });
+
   describe('failure budget per source (finding 3)', () => {
     test('When a source sends more refused messages than SLM_TRANSPORT_FAILURE_LIMIT, then it gets 429, and successful messages never used that budget', async () => {
       const sim = fx.product();

@@ -139,8 +139,19 @@ async function pgTwoStep<R, T>(pool: pg.Pool, first: Prisma.Sql, then: (rows: R[
 function inline(sql: Prisma.Sql): string {
   return sql.text.replace(/\$(\d+)/g, (_, n: string) => {
     const value = sql.values[Number(n) - 1];
-    return value === null || value === undefined ? 'NULL' : pg.escapeLiteral(parameterText(value));
+    return value === null || value === undefined ? 'NULL' : literal(parameterText(value));
   });
+}
+
+/**
+ * pg.escapeLiteral's result (quotes doubled; with a backslash, an E'' literal with backslashes
+ * doubled too, so it holds whatever standard_conforming_strings says) with native string
+ * replacement instead of its character loop, which showed in the profile on answers of kilobytes.
+ */
+function literal(text: string): string {
+  if (text.includes('\u0000')) throw new Error('a NUL character cannot be sent to PostgreSQL');
+  const quoted = text.replaceAll("'", "''");
+  return text.includes('\\') ? ` E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
 }
 
 /** A value in PostgreSQL's text input form: arrays as array literals, dates in ISO 8601, objects as JSON. */

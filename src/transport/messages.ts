@@ -15,7 +15,8 @@ import { decodeJws, type DecodedJws } from './jws';
 
 export const MESSAGE_TYPES = ['register', 'renew', 'authorize', 'deregister'] as const;
 const udiPart = z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 visible ASCII characters without spaces');
-const text = (max: number) => z.string().min(1).max(max);
+// No NUL characters: PostgreSQL text cannot hold them (and a statement would end at one).
+const text = (max: number) => z.string().min(1).max(max).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 const csr = z.string().min(1).max(16_384);
 export const MAX_COUNT = 2_147_483_647;
 
