@@ -20,11 +20,13 @@ export type BenchEnv = {
 };
 
 export async function startBenchEnv(extraEnv: Record<string, string> = {}, keepAlive = true): Promise<BenchEnv> {
-  const pg = await startPostgres();
+  // BENCH_PG_STATS=1: pg_stat_statements, for the profile of what the database spends per statement.
+  const pg = await startPostgres(process.env.BENCH_PG_STATS ? '-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all' : '');
   const admin = new Client({ connectionString: pg.url() });
   await admin.connect();
   await admin.query('CREATE DATABASE bench');
   await admin.end();
+  if (process.env.BENCH_PG_STATS) await pgStatements(pg.url('bench'), 'CREATE EXTENSION pg_stat_statements');
   const databaseUrl = pg.url('bench');
   let server: ServerProcess;
   try {
@@ -33,7 +35,7 @@ export async function startBenchEnv(extraEnv: Record<string, string> = {}, keepA
       SLM_ADMIN_PASSWORD: ADMIN_PASSWORD,
       SLM_TRANSPORT_RATE_LIMIT: '100000000',
       ...extraEnv,
-    });
+    }, undefined, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
   } catch (err) {
     pg.stop();
     throw err;
@@ -165,4 +167,24 @@ export function machineCpu(): { busy: number; total: number } {
   const idle = n[3] + n[4];
   const total = n.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
+}
+
+/** Runs one statement on the bench database; with BENCH_PG_STATS, topStatements() lists what PostgreSQL spent most time on. */
+export async function pgStatements<T = Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+export async function topStatements(env: BenchEnv, limit = 8): Promise<string[]> {
+  if (!process.env.BENCH_PG_STATS) return [];
+  const rows = await pgStatements<{ ms: number; calls: number; query: string }>(env.databaseUrl,
+    `SELECT round(total_exec_time::numeric, 0)::float AS ms, calls::int AS calls, regexp_replace(query, '\\s+', ' ', 'g') AS query
+       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
+      ORDER BY total_exec_time DESC LIMIT ${limit}`);
+  return rows.map((r) => `${String(r.ms).padStart(8)} ms ${String(r.calls).padStart(7)} calls  ${r.query.slice(0, 110)}`);
 }

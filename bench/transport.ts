@@ -1,7 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import https from 'node:https';
 import os from 'node:os';
+import path from 'node:path';
 import { ProductSimulator } from '../src/products/simulator';
 import { decodeJws, verifyServerResponse } from '../src/transport/jws';
-import { cpuSecondsOf, fmt, machineCpu, measure, pgCpuSecondsOf, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
+import { readdirSync } from 'node:fs';
+import { cpuSecondsOf, fmt, rssOf, topStatements, machineCpu, measure, pgCpuSecondsOf, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
 
 /**
  * Transport throughput and latency: registrations and authorizations per second and p50/p99 at
@@ -21,20 +25,66 @@ const LEVELS = [
   .filter((l) => !process.env.BENCH_LEVELS || process.env.BENCH_LEVELS.split(',').map(Number).includes(l.concurrency))
   .map((l) => ({ ...l, registrations: Math.ceil(l.registrations * SCALE), authorizations: Math.ceil(l.authorizations * SCALE) }));
 
+// A soak after the levels: authorizes at 16 concurrent for BENCH_SOAK_SECONDS (default 600 x BENCH_SCALE).
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? Math.round(600 * SCALE));
+
+/** Authorizes for `seconds` while sampling the server's RSS and open file descriptors ten times. */
+async function soak(pid: number, sims: ProductSimulator[], post: (message: string) => Promise<unknown>, seconds: number): Promise<string> {
+  const sample = () => ({ rss: rssOf(pid) / 1024 / 1024, fds: readdirSync(`/proc/${pid}/fd`).length });
+  const samples = [sample()];
+  const timer = setInterval(() => samples.push(sample()), (seconds * 1000) / 10);
+  const deadline = Date.now() + seconds * 1000;
+  let sent = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (Date.now() < deadline) {
+      const sim = sims[sent++ % sims.length];
+      await post(sim.authorizeMessage(TAGS.slice(0, 1 + (sent % TAGS.length)).map(({ tag }) => ({ tag, count: sent % 7 }))));
+    }
+  }));
+  clearInterval(timer);
+  samples.push(sample());
+  return `soak: ${sent} authorizes in ${seconds} s at 16 concurrent\n` +
+    `  server RSS MiB: ${samples.map((x) => x.rss.toFixed(0)).join(' ')}\n` +
+    `  open fds:       ${samples.map((x) => x.fds).join(' ')}\n` +
+    `  from the 2nd sample to the last: RSS ${(samples.at(-1)!.rss - samples[1].rss).toFixed(1)} MiB, fds ${samples.at(-1)!.fds - samples[1].fds}`;
+}
+
 type Phase = Awaited<ReturnType<typeof measure>> & { serverCpu: number; pgCpu: number; machineBusy: number };
 
-async function timed(env: BenchEnv, run: () => ReturnType<typeof measure>): Promise<Phase> {
-  const cpu0 = cpuSecondsOf(env.server.child.pid!);
+/** One phase's figures from two runs of it (counts add up, latencies are count-weighted). */
+function merge(parts: Phase[]): Phase {
+  const count = parts.reduce((n, p) => n + p.count, 0);
+  const w = (f: (p: Phase) => number) => parts.reduce((sum, p) => sum + f(p) * p.count, 0) / count;
+  return {
+    count,
+    perSecond: count / parts.reduce((sec, p) => sec + p.count / p.perSecond, 0),
+    p50: w((p) => p.p50), p99: Math.max(...parts.map((p) => p.p99)),
+    serverCpu: w((p) => p.serverCpu), pgCpu: w((p) => p.pgCpu), machineBusy: w((p) => p.machineBusy),
+  };
+}
+
+async function timed(env: BenchEnv, run: () => ReturnType<typeof measure>, pid = env.server.child.pid!): Promise<Phase> {
+  const cpu0 = cpuSecondsOf(pid);
   const pg0 = pgCpuSecondsOf(env.pg);
   const m0 = machineCpu();
   const result = await run();
   const m1 = machineCpu();
   return {
     ...result,
-    serverCpu: (cpuSecondsOf(env.server.child.pid!) - cpu0) / result.count,
+    serverCpu: (cpuSecondsOf(pid) - cpu0) / result.count,
     pgCpu: (pgCpuSecondsOf(env.pg) - pg0) / result.count,
     machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total),
   };
+}
+
+/** bench/baseline-server.ts as a child process on the same database (its own CPU, as our server has). */
+async function startBaseline(env: BenchEnv): Promise<{ child: ChildProcess; url: string; agent: https.Agent }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'baseline-server.js')], { env: { ...process.env, DATABASE_URL: env.databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const { port, ca } = await new Promise<{ port: number; ca: string }>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString())));
+    child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
+  });
+  return { child, url: `https://127.0.0.1:${port}`, agent: new https.Agent({ keepAlive: true, maxSockets: 256, ca }) };
 }
 
 async function main() {
@@ -46,9 +96,16 @@ async function main() {
     if (res.status !== 200) throw new Error(`transport answered ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.response!;
   };
+  const baseline = await startBaseline(env);
+  const postBaseline = async (message: string) => {
+    const res = await request<{ response?: string }>(baseline.agent, baseline.url, 'POST', TRANSPORT_PATH, { message });
+    if (res.status !== 200) throw new Error(`baseline answered ${res.status} ${JSON.stringify(res.body)}`);
+  };
   try {
     const tokens = await seedAccount(env, 'Bench', TAGS, 64);
     const rows: string[] = [];
+    const ratios: string[] = [];
+    let lastSims: ProductSimulator[] = [];
     for (const level of LEVELS) {
       const sims = Array.from({ length: level.registrations }, (_, i) => {
         const sim = ProductSimulator.create({ url, udi: { pid: 'BENCH', sn: `C${level.concurrency}-${i}` }, hostname: `bench-${i}`, productType: 'UCL', trustedCa: env.server.ca });
@@ -64,17 +121,28 @@ async function main() {
         if (answers.length < 5) answers.push(response);
       }));
       for (const a of answers) verifyServerResponse(a, env.server.ca);
+      lastSims = sims;
 
       let seed = level.concurrency;
       const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-      const authorizeMessages = Array.from({ length: level.authorizations }, (_, i) =>
+      const makeAuthorizes = () => Array.from({ length: level.authorizations }, (_, i) =>
         sims[i % sims.length].authorizeMessage(TAGS.filter(() => random() < 0.6).map(({ tag }) => ({ tag, count: Math.floor(random() * 20) }))));
-      const auth = await timed(env, () => measure(authorizeMessages, level.concurrency, async (message) => {
-        await post(message);
-      }));
-      for (const [name, r] of [['register', reg], ['authorize', auth]] as const) {
+      const authorizeMessages = makeAuthorizes();
+      const baselineMessages = makeAuthorizes();
+      // Ours and the baseline alternate in halves, so a change in the host's load hits both alike.
+      const half = Math.ceil(authorizeMessages.length / 2);
+      const ours = [authorizeMessages.slice(0, half), authorizeMessages.slice(half)];
+      const bare = [baselineMessages.slice(0, half), baselineMessages.slice(half)];
+      const auth: Phase[] = [];
+      const base: Phase[] = [];
+      for (let round = 0; round < 2; round++) {
+        auth.push(await timed(env, () => measure(ours[round], level.concurrency, async (message) => post(message).then(() => undefined))));
+        base.push(await timed(env, () => measure(bare[round], level.concurrency, postBaseline), baseline.child.pid));
+      }
+      for (const [name, r] of [['register', reg], ['authorize', merge(auth)], ['baseline', merge(base)]] as const) {
         rows.push(`${name.padEnd(10)} ${String(level.concurrency).padStart(4)} ${String(r.count).padStart(6)} ${fmt(r.perSecond)} ${fmt(r.p50, 2)} ${fmt(r.p99, 2)} ${fmt(r.serverCpu * 1000, 2)} ${fmt(r.pgCpu * 1000, 2)} ${fmt(r.machineBusy * 100, 0)}%`);
       }
+      ratios.push(`authorize at ${level.concurrency}: ${(merge(auth).perSecond / merge(base).perSecond).toFixed(2)}x the baseline (rounds: ${auth.map((a, i) => (a.perSecond / base[i].perSecond).toFixed(2)).join(', ')})`);
     }
 
     // All 64 products on one token: the token row lock serializes the registrations.
@@ -89,8 +157,14 @@ async function main() {
 
     console.log('\nmessage    conc  count    msg/s  p50 ms  p99 ms  srv CPU  PG CPU (ms/msg)  host busy');
     for (const r of rows) console.log(r);
-    console.log('\ntargets: >= 1000 reg/s, >= 3000 auth/s, p99 < 100 ms at 64 concurrent products');
+    console.log(`\n${ratios.join('\n')}`);
+    if (SOAK_SECONDS > 0 && lastSims.length) console.log(`\n${await soak(env.server.child.pid!, lastSims, post, SOAK_SECONDS)}`);
+    const top = await topStatements(env);
+    if (top.length) console.log(`\nPostgreSQL, top statements by total time (pg_stat_statements):\n${top.join('\n')}`);
+    console.log('\ntargets: authorize at 64 >= 0.8x the baseline and PG CPU <= 1 ms/msg; register at 64 >= 450/s (one token too); p99 at 16 <= 50 ms');
   } finally {
+    baseline.agent.destroy();
+    baseline.child.kill('SIGTERM');
     await env.stop();
   }
 }

@@ -31,6 +31,7 @@ const envSchema = z.object({
   SLM_OAUTH_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(1).default(300),
   SLM_TRANSPORT_RATE_LIMIT: z.coerce.number().int().min(1).default(12000),
+  SLM_TRANSPORT_FAILURE_LIMIT: z.coerce.number().int().min(1).default(300),
   SLM_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   // https only: the request carries accounts, e-mails and usage, and the answer changes licenses.
   SLM_UPSTREAM_URL: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).optional(),
@@ -75,6 +76,8 @@ export type Config = {
   clockSkewSeconds: number;
   /** Transport messages accepted per source address per minute. */
   transportRateLimit: number;
+  /** Failed transport messages (any 4xx) accepted per source address per minute, counted apart from the rest. */
+  transportFailureLimit: number;
   /** PostgreSQL connections of this server (Prisma and the raw hot path share them). */
   dbPoolSize: number;
   upstreamUrl?: string;
@@ -144,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     oauthWindowSeconds: e.SLM_OAUTH_WINDOW_SECONDS,
     clockSkewSeconds: e.SLM_CLOCK_SKEW_SECONDS,
     transportRateLimit: e.SLM_TRANSPORT_RATE_LIMIT,
+    transportFailureLimit: e.SLM_TRANSPORT_FAILURE_LIMIT,
     dbPoolSize: e.SLM_DB_POOL_SIZE,
     upstreamUrl: e.SLM_UPSTREAM_URL,
     upstreamCa: e.SLM_UPSTREAM_CA === undefined ? undefined : readCaFile('SLM_UPSTREAM_CA', e.SLM_UPSTREAM_CA),

@@ -30,10 +30,8 @@ export type Alert = {
   message: string;
 };
 
-type Reader = SqlTx;
 type Row = {
-  /** null on the rows that only say a tag is sold on this server (see snapshot). */
-  virtualAccount: string | null;
+  virtualAccount: string;
   tag: string;
   displayName: string | null;
   billingType: string | null;
@@ -44,6 +42,37 @@ type Row = {
   tier: number | null;
   inUse: number | null;
 };
+
+/** What a transport `authorize` reads in its transaction after writing the new usage (see complianceOf). */
+export type ComplianceSnapshot = {
+  /** The virtual account's license lines, oldest first. */
+  lines: (Omit<LicenseLine, 'startsAt' | 'endsAt'> & { startsAt: string | null; endsAt: string | null })[];
+  /** The virtual account's in-use totals by tag. */
+  inUse: Record<string, number>;
+  /** Which of the reported tags some license line on this server sells. */
+  sold: string[];
+};
+
+/**
+ * For the transport `authorize`: OUT_OF_COMPLIANCE when the tag's balance after substitution is
+ * below 0, INVALID_TAG when the tag is malformed or sold by no license line on this server,
+ * AUTHORIZED otherwise.
+ */
+export function complianceOf(snapshot: ComplianceSnapshot, tags: string[], now: Date): Map<string, Compliance> {
+  const known = new Set(snapshot.sold.filter((t) => TAG_PATTERN.test(t)));
+  const lines = snapshot.lines.map((l) => ({
+    ...l,
+    startsAt: l.startsAt === null ? null : new Date(l.startsAt),
+    endsAt: l.endsAt === null ? null : new Date(l.endsAt),
+  }));
+  const balances = new Map(computeLicenses(lines, new Map(Object.entries(snapshot.inUse)), now).map((p) => [p.tag, p.balance]));
+  return new Map(
+    tags.map((tag): [string, Compliance] => [
+      tag,
+      !known.has(tag) ? 'INVALID_TAG' : (balances.get(tag) ?? 0) < 0 ? 'OUT_OF_COMPLIANCE' : 'AUTHORIZED',
+    ]),
+  );
+}
 
 /** `limit` -1 means all (API Toolkit convention). */
 const page = <T>(items: T[], { limit, offset = 0 }: Page) => items.slice(offset, limit === -1 ? undefined : offset + limit);
@@ -65,22 +94,9 @@ export class LicenseService {
     private readonly sql: SqlTx = db,
   ) {}
 
-  /**
-   * For the transport `authorize`, inside its transaction after it wrote the new usage:
-   * OUT_OF_COMPLIANCE when the tag's balance after substitution is below 0, INVALID_TAG when the
-   * tag is malformed or sold by no license line on this server, AUTHORIZED otherwise.
-   */
-  async complianceForTags(tx: SqlTx, virtualAccountId: string, tags: string[], now: Date): Promise<Map<string, Compliance>> {
-    const wellFormed = [...new Set(tags)].filter((t) => TAG_PATTERN.test(t));
-    const rows = await this.snapshot(tx, Prisma.sql`va.id = ${virtualAccountId}::uuid`, wellFormed);
-    const known = new Set(rows.filter((r) => r.virtualAccount === null).map((r) => r.tag));
-    const balances = new Map(this.positions(rows, now).map((p) => [p.tag, p.balance]));
-    return new Map(
-      tags.map((tag): [string, Compliance] => [
-        tag,
-        !known.has(tag) ? 'INVALID_TAG' : (balances.get(tag) ?? 0) < 0 ? 'OUT_OF_COMPLIANCE' : 'AUTHORIZED',
-      ]),
-    );
+  /** complianceOf, for the transport feature (which gets this service injected). */
+  complianceOf(snapshot: ComplianceSnapshot, tags: string[], now: Date): Map<string, Compliance> {
+    return complianceOf(snapshot, tags, now);
   }
 
   /**
@@ -219,21 +235,8 @@ export class LicenseService {
     return { accountId, virtualAccountId: virtualAccountId ?? undefined, rows: result.filter((r) => r.tag !== null) };
   }
 
-  /**
-   * Purchase lines and usage totals of the chosen virtual accounts in one statement (one snapshot).
-   * With `knownTags`, the same statement also returns, as rows without a virtual account, those of
-   * the tags that some license line on this server sells.
-   */
-  private snapshot(db: Reader, where: Prisma.Sql, knownTags?: string[]): Promise<Row[]> {
-    return db.$queryRaw<Row[]>(this.snapshotSql(where, knownTags));
-  }
-
-  private snapshotSql(where: Prisma.Sql, knownTags?: string[]): Prisma.Sql {
-    const known = knownTags?.length
-      ? Prisma.sql`UNION ALL
-      SELECT NULL, k.tag, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM (SELECT DISTINCT tag FROM license WHERE tag = ANY(${knownTags}::text[])) k`
-      : Prisma.empty;
+  /** Purchase lines and usage totals of the chosen virtual accounts in one statement (one snapshot). */
+  private snapshotSql(where: Prisma.Sql): Prisma.Sql {
     return Prisma.sql`
       SELECT va.name AS "virtualAccount", l.tag, l.display_name AS "displayName", l.billing_type AS "billingType",
              l.quantity, l.starts_at AS "startsAt", l.ends_at AS "endsAt", l.family, l.tier, NULL::int AS "inUse",
@@ -244,14 +247,12 @@ export class LicenseService {
       SELECT va.name, u.tag, NULL, NULL, NULL, NULL, NULL, NULL, NULL, u.in_use, NULL, NULL
         FROM usage_total u JOIN virtual_account va ON va.id = u.virtual_account_id
        WHERE ${where}
-      ${known}
        ORDER BY "virtualAccount", "createdAt", "lineId"`;
   }
 
   private positions(rows: Row[], now: Date): AccountLicense[] {
     const byVa = new Map<string, { lines: LicenseLine[]; inUse: Map<string, number> }>();
     for (const r of rows) {
-      if (r.virtualAccount === null) continue;
       let va = byVa.get(r.virtualAccount);
       if (!va) byVa.set(r.virtualAccount, (va = { lines: [], inUse: new Map() }));
       if (r.inUse !== null) va.inUse.set(r.tag, r.inUse);

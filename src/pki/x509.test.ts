@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import forge from 'node-forge';
-import { generateEcKeyPair, issueCertificate, parseAndVerifyCsr } from './x509';
+import { assertKeyStrength, generateEcKeyPair, issueCertificate, parseAndVerifyCsr } from './x509';
 
 const caName = [{ shortName: 'CN', value: 'Test CA' }];
 function makeCa() {
@@ -97,5 +97,24 @@ describe('CSR parsing and verification', () => {
 
   test('When the key is a weak 1024-bit RSA key, then it is refused with INVALID_MESSAGE', () => {
     expect(() => parseAndVerifyCsr(rsaCsrPem('weak', 1024))).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
+  });
+
+  test('When an RSA key has an exponent other than 65537 or a modulus outside 2048-4096 bits, then it is refused before any signature check', () => {
+    // Public keys built from numbers: no primes needed, and nothing here is ever verified with.
+    const rsa = (bits: number, e: Buffer) => {
+      const n = randomBytes(bits / 8);
+      n[0] |= 0x80;
+      n[n.length - 1] |= 1;
+      return createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
+    };
+    const f4 = Buffer.from([1, 0, 1]);
+    const huge = randomBytes(384);
+    huge[0] |= 0x80;
+    huge[huge.length - 1] |= 1;
+    expect(() => assertKeyStrength(rsa(2048, f4))).not.toThrow();
+    expect(() => assertKeyStrength(rsa(4096, f4))).not.toThrow();
+    for (const weakOrCostly of [rsa(2048, Buffer.from([3])), rsa(3072, huge), rsa(4104, f4), rsa(8192, f4), rsa(2040, f4)]) {
+      expect(() => assertKeyStrength(weakOrCostly)).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
+    }
   });
 });

@@ -151,11 +151,16 @@ export function parseAndVerifyCsr(pem: string): ParsedCsr {
   return { publicKey, subject };
 }
 
-/** Products must use RSA ≥ 2048 or P-256 (transport-protocol.md). */
+/**
+ * Products must use RSA or P-256 (transport-protocol.md). RSA is held to e = 65537 and a
+ * 2048-4096-bit modulus: verifying with a huge exponent or modulus costs milliseconds of CPU,
+ * which an unauthenticated sender could otherwise buy with every message.
+ */
 export function assertKeyStrength(key: KeyObject): void {
   const d = key.asymmetricKeyDetails;
+  const bits = d?.modulusLength ?? 0;
   const ok =
-    (key.asymmetricKeyType === 'rsa' && (d?.modulusLength ?? 0) >= 2048) ||
+    (key.asymmetricKeyType === 'rsa' && bits >= 2048 && bits <= 4096 && d?.publicExponent === 65537n) ||
     (key.asymmetricKeyType === 'ec' && d?.namedCurve === 'prime256v1');
-  if (!ok) throw badRequest('INVALID_MESSAGE', 'key must be RSA of at least 2048 bits or EC P-256');
+  if (!ok) throw badRequest('INVALID_MESSAGE', 'key must be RSA (2048-4096 bits, e = 65537) or EC P-256');
 }

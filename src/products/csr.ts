@@ -1,4 +1,5 @@
 import { generateKeyPairSync, KeyObject, sign } from 'node:crypto';
+import { commonNameDn, ECDSA_SHA256, SEQUENCE, tlv } from '../pki/der';
 
 /**
  * What a product does to get certified: a key pair and a PKCS#10 request for it (RFC 2986),
@@ -14,25 +15,14 @@ export function generateProductKey(type: ProductKeyType): KeyObject {
     : generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
 }
 
-function tlv(tag: number, ...content: Buffer[]): Buffer {
-  const body = Buffer.concat(content);
-  const n = body.length;
-  const length = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
-  return Buffer.concat([Buffer.from([tag]), length, body]);
-}
-const SEQUENCE = 0x30;
-const SET = 0x31;
-// Pre-encoded OBJECT IDENTIFIERs: commonName, sha256WithRSAEncryption, ecdsa-with-SHA256.
-const OID_COMMON_NAME = Buffer.from('0603550403', 'hex');
+// sha256WithRSAEncryption, with its NULL parameters.
 const RSA_SHA256 = tlv(SEQUENCE, Buffer.from('06092a864886f70d01010b', 'hex'), Buffer.from('0500', 'hex'));
-const ECDSA_SHA256 = tlv(SEQUENCE, Buffer.from('06082a8648ce3d040302', 'hex'));
 
 export function createCsr(privateKey: KeyObject, commonName: string, publicKey: KeyObject): string {
-  const subject = tlv(SEQUENCE, tlv(SET, tlv(SEQUENCE, OID_COMMON_NAME, tlv(0x0c, Buffer.from(commonName, 'utf8')))));
   const info = tlv(
     SEQUENCE,
     Buffer.from('020100', 'hex'), // version 0
-    subject,
+    commonNameDn(commonName),
     publicKey.export({ type: 'spki', format: 'der' }) as Buffer,
     Buffer.from('a000', 'hex'), // attributes [0]: none
   );

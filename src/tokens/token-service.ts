@@ -17,7 +17,9 @@ export type ConsumedToken = {
   smartAccount: string | null;
   exportControlled: boolean;
 };
-export type TokenConsumer = Pick<TokenService, 'consume'>;
+export type TokenConsumer = Pick<TokenService, 'verify' | 'check' | 'refuse'>;
+/** A registration token whose signature verified; its state in the database is not yet known. */
+export type VerifiedToken = { tokenId: string; virtualAccountId: string; expiresAtSeconds: number };
 
 type TokenRow = {
   id: string;
@@ -104,37 +106,57 @@ export class TokenService {
   }
 
   /**
-   * Uses the token once for a registration, inside the caller's transaction so that a failed
-   * registration gives the use back. Checks signature, then revocation, expiry (against `now`),
-   * the account's status, and finally takes one use with a single conditional UPDATE: concurrent
-   * registrations queue on the row lock and re-check `uses < max_uses`, so a token is never used
-   * more often than allowed. The row lock is held until the caller commits.
+   * The token's signature and claims, in process (no database): a forged or malformed token costs a
+   * registration nothing more.
    */
-  async consume(tx: SqlTx, idToken: string, now: Date): Promise<ConsumedToken> {
+  verify(idToken: string): VerifiedToken {
     const claims = this.jwt.verify<RegistrationClaims>(idToken, 'slm:registration', { ignoreExpiration: true });
     if (typeof claims.jti !== 'string' || !UUID_PATTERN.test(claims.jti) || typeof claims.va !== 'string' || typeof claims.exp !== 'number') {
       throw invalidToken();
     }
-    // The common case in one statement: the use is counted only if every check below would pass.
-    const [used] = claims.exp * 1000 > now.getTime()
-      ? await tx.$queryRaw<ConsumedToken[]>`
-          UPDATE registration_token t SET uses = t.uses + 1
-            FROM virtual_account va JOIN local_account a ON a.id = va.account_id
-           WHERE t.id = ${claims.jti}::uuid AND t.virtual_account_id = ${claims.va}::uuid AND va.id = t.virtual_account_id
-             AND t.revoked_at IS NULL AND t.expires_at > ${now} AND a.status = 'ACTIVE' AND t.uses < t.max_uses
-          RETURNING t.id::text AS "tokenId", t.virtual_account_id::text AS "virtualAccountId", va.name AS "virtualAccountName",
-                    a.id::text AS "accountId", a.name AS "accountName", a.smart_account AS "smartAccount", t.export_controlled AS "exportControlled"`
+    return { tokenId: claims.jti, virtualAccountId: claims.va, expiresAtSeconds: claims.exp };
+  }
+
+  /**
+   * Refuses, with one indexed read and before a registration does any expensive work, a token that
+   * is revoked, expired, exhausted or of an inactive account; returns what a registration with it
+   * shows. Only a read: the use itself (slm_use_token) decides.
+   */
+  async check(db: SqlTx, token: VerifiedToken, now: Date): Promise<ConsumedToken> {
+    if (token.expiresAtSeconds * 1000 <= now.getTime()) return this.refuse(db, token, now);
+    const [usable] = await db.$queryRaw<ConsumedToken[]>`
+      SELECT t.id::text AS "tokenId", t.virtual_account_id::text AS "virtualAccountId", va.name AS "virtualAccountName",
+             a.id::text AS "accountId", a.name AS "accountName", a.smart_account AS "smartAccount", t.export_controlled AS "exportControlled"
+        FROM registration_token t JOIN virtual_account va ON va.id = t.virtual_account_id JOIN local_account a ON a.id = va.account_id
+       WHERE t.id = ${token.tokenId}::uuid AND t.virtual_account_id = ${token.virtualAccountId}::uuid
+         AND t.revoked_at IS NULL AND t.expires_at > ${now} AND a.status = 'ACTIVE' AND t.uses < t.max_uses`;
+    return usable ?? this.refuse(db, token, now);
+  }
+
+  /**
+   * Uses the token once for a registration, inside the caller's transaction so that a failed
+   * registration gives the use back (slm_use_token: one conditional UPDATE; concurrent uses queue
+   * on the row lock and re-check, so a token is never used more often than allowed). The row lock
+   * is held until the caller commits.
+   */
+  async consume(tx: SqlTx, idToken: string | VerifiedToken, now: Date): Promise<ConsumedToken> {
+    const token = typeof idToken === 'string' ? this.verify(idToken) : idToken;
+    const [used] = token.expiresAtSeconds * 1000 > now.getTime()
+      ? await tx.$queryRaw<ConsumedToken[]>`SELECT * FROM slm_use_token(${token.tokenId}::uuid, ${token.virtualAccountId}::uuid, ${now})`
       : [];
-    if (used) return used;
-    // Refused: find out why, in the order the checks are documented.
-    const [row] = await tx.$queryRaw<{ virtualAccountId: string; revokedAt: Date | null; expiresAt: Date; accountName: string; accountStatus: string }[]>`
+    return used ?? this.refuse(tx, token, now);
+  }
+
+  /** Throws why the token cannot be used, in the order the checks are documented (TOKEN_EXHAUSTED if nothing else). */
+  async refuse(db: SqlTx, token: VerifiedToken, now: Date): Promise<never> {
+    const [row] = await db.$queryRaw<{ virtualAccountId: string; revokedAt: Date | null; expiresAt: Date; accountName: string; accountStatus: string }[]>`
       SELECT t.virtual_account_id::text AS "virtualAccountId", t.revoked_at AS "revokedAt", t.expires_at AS "expiresAt", a.name AS "accountName", a.status::text AS "accountStatus"
         FROM registration_token t JOIN virtual_account va ON va.id = t.virtual_account_id JOIN local_account a ON a.id = va.account_id
-       WHERE t.id = ${claims.jti}::uuid`;
-    if (!row || row.virtualAccountId !== claims.va) throw invalidToken();
+       WHERE t.id = ${token.tokenId}::uuid`;
+    if (!row || row.virtualAccountId !== token.virtualAccountId) throw invalidToken();
     if (row.revokedAt) throw unauthorized('TOKEN_REVOKED', 'the registration token was revoked');
     // The stored expiry wins over the JWT's: the row is what the admin sees and may shorten.
-    if (claims.exp * 1000 <= now.getTime() || row.expiresAt.getTime() <= now.getTime()) throw unauthorized('TOKEN_EXPIRED', 'the registration token has expired');
+    if (token.expiresAtSeconds * 1000 <= now.getTime() || row.expiresAt.getTime() <= now.getTime()) throw unauthorized('TOKEN_EXPIRED', 'the registration token has expired');
     if (row.accountStatus !== 'ACTIVE') throw forbidden('ACCOUNT_INACTIVE', `the token's account ${row.accountName} is not active`);
     throw unauthorized('TOKEN_EXHAUSTED', 'the registration token has no uses left');
   }

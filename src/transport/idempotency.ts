@@ -1,11 +1,26 @@
 import { Prisma } from '../generated/prisma/client';
 import type { Db, SqlTx } from '../store/database';
 import type { Clock } from '../clock';
+import { AppError } from '../errors';
 
 export type StoredAnswer = { requestHash: string; httpStatus: number; body: unknown };
 type Tx = SqlTx;
 
 const DAY_MS = 86_400_000;
+/**
+ * The largest answer stored for a message. Messages are bounded (MAX_PAYLOAD_CHARS) and an
+ * answer adds at most a status and the server's certificate chain to what a message says, so
+ * this only guards against a change that would break that.
+ */
+export const MAX_STORED_ANSWER_CHARS = 256 * 1024;
+
+/** The answer, once it is known to fit the bound above. */
+export function boundedAnswer<T>(body: T): T {
+  if (JSON.stringify(body).length > MAX_STORED_ANSWER_CHARS) {
+    throw new AppError('ANSWER_TOO_LARGE', 413, 'the answer to this message would be too large to keep for resends: send fewer or shorter entries');
+  }
+  return body;
+}
 
 /**
  * Answers to product messages keyed by (sender, jti). A message first claims its key inside the
@@ -53,7 +68,7 @@ export class IdempotencyStore {
   async complete(tx: Tx, sender: string, jti: string, httpStatus: number, body: Prisma.InputJsonValue): Promise<void> {
     // Raw: the ORM update compiles a query plan per call, on every product message.
     await tx.$executeRaw`
-      UPDATE idempotency_record SET http_status = ${httpStatus}, body = ${JSON.stringify(body)}::jsonb
+      UPDATE idempotency_record SET http_status = ${httpStatus}, body = ${JSON.stringify(boundedAnswer(body))}::jsonb
        WHERE sender = ${sender} AND jti = ${jti}`;
   }
 

@@ -15,7 +15,8 @@ import { decodeJws, type DecodedJws } from './jws';
 
 export const MESSAGE_TYPES = ['register', 'renew', 'authorize', 'deregister'] as const;
 const udiPart = z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 visible ASCII characters without spaces');
-const text = (max: number) => z.string().min(1).max(max);
+// No NUL characters: PostgreSQL text cannot hold them (and a statement would end at one).
+const text = (max: number) => z.string().min(1).max(max).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 const csr = z.string().min(1).max(16_384);
 export const MAX_COUNT = 2_147_483_647;
 
@@ -62,9 +63,17 @@ export type ProductMessage = {
 
 const headerSchema = z.object({ alg: z.enum(['RS256', 'ES256']), kid: text(128).optional() });
 
+/**
+ * The largest JWS payload (base64url characters) accepted: 1000 entitlements of 100-character
+ * tags fit; its answer, kept for resends, stays under MAX_STORED_ANSWER_CHARS.
+ */
+export const MAX_PAYLOAD_CHARS = 192 * 1024;
+
 /** Decodes and checks the shape of a product message; every failure is INVALID_MESSAGE. */
 export function parseMessage(compact: string): ProductMessage {
+  if (compact.length > MAX_PAYLOAD_CHARS + 16 * 1024) throw badRequest('INVALID_MESSAGE', `the message exceeds ${MAX_PAYLOAD_CHARS} characters of payload`);
   const jws = decodeJws(compact);
+  if (jws.payloadSegment.length > MAX_PAYLOAD_CHARS) throw badRequest('INVALID_MESSAGE', `the message exceeds ${MAX_PAYLOAD_CHARS} characters of payload`);
   const header = headerSchema.safeParse(jws.header);
   if (!header.success) throw badRequest('INVALID_MESSAGE', `JWS header: ${describe(header.error)}`);
   const claims = claimsSchema.safeParse(jws.claims);

@@ -1,30 +1,33 @@
 import { createHash, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { Clock } from '../clock';
 import type { SqlTx, Store } from '../store/database';
 import type { PkiService } from '../pki/pki-service';
-import { HOST_COMMON_NAME_KEY, SYNC_REQUIRED_KEY } from '../hcn/host-common-name';
 import type { EventLog } from '../events/event-log';
+import type { ComplianceSnapshot } from '../licenses/license-service';
 import type { TokenConsumer } from '../tokens/token-service';
 import { parseAndVerifyCsr } from '../pki/x509';
 import { AppError, conflict, unauthorized } from '../errors';
+import { addMonths, canonicalHost, replay, spkiPem, type TransportAnswer } from './transport-rules';
 import { jwsSigner, pemToDerBase64, verifyJws } from './jws';
 import { parseMessage, udiSubject, type AuthorizeClaims, type ProductMessage, type RegisterClaims, type RenewClaims } from './messages';
-import type { IdempotencyStore, StoredAnswer } from './idempotency';
+import type { IdempotencyStore } from './idempotency';
 import { issueIdCertificate } from './id-certificate';
-import { assertRegistered, deregister, lockInstance, lockInstanceStatement, releaseUsage, replaceUsage, type LockedInstance } from './usage-ledger';
+import { assertRegistered, deregister, lockInstanceStatement, type LockedInstance } from './usage-ledger';
+import {
+  answerSql, authorizeSql, KeyChanged, preflight, refusal, registerAnswerSql, registerSql, TokenRefused,
+  type AuthorizeRow, type InstanceRow, type RegisterCall, type RegisterRow,
+} from './transport-statements';
 
 type Tx = SqlTx;
 export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
-/** The licenses module's accounting, asked inside our transaction after the new usage is written. */
+/** The licenses module's accounting, asked about what an authorize's statement read after writing the new usage. */
 export type ComplianceSource = {
-  complianceForTags(tx: Tx, virtualAccountId: string, tags: string[], now: Date): Promise<Map<string, EntitlementStatus>>;
+  complianceOf(snapshot: ComplianceSnapshot, tags: string[], now: Date): Map<string, EntitlementStatus>;
 };
-export type TransportAnswer = { httpStatus: number; body: { response: string } };
 
 export type TransportDeps = {
   /** Raw SQL and transactions: the product-message path runs on the pool directly (see Store.transaction). */
-  store: Pick<Store, 'sql' | 'transaction'>;
+  store: Pick<Store, 'sql' | 'transaction' | 'twoStep'>;
   clock: Clock;
   pki: PkiService;
   tokens: TokenConsumer;
@@ -38,28 +41,9 @@ const DAY_MS = 86_400_000;
 export const AUTHORIZATION_DAYS = 90;
 export const NEXT_AUTHORIZATION_DAYS = 30;
 export const RENEW_AFTER_MONTHS = 6;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Thrown inside a transaction whose (sender, jti) another transaction already answered. */
 class AlreadyAnswered extends Error {}
-
-type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; publicKeyPem: string; certNotAfter: Date };
-type Registration = {
-  virtualAccountId: string;
-  tokenId: string;
-  name: string;
-  productType: string;
-  softwareVersion: string | null;
-  exportControlled: boolean;
-  certSerial: string;
-  certPem: string;
-  publicKeyPem: string;
-  certNotAfter: Date;
-};
-type Preflight = { hostCommonName: string; syncRequired: boolean; stored: StoredAnswer | null; instance: InstanceRow | null };
-type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHash: string | null; httpStatus: number | null; body: unknown } & {
-  [K in keyof InstanceRow]: InstanceRow[K] | null;
-};
 
 /**
  * The Transport Gateway protocol (transport-protocol.md). Each accepted message is applied in one
@@ -69,15 +53,21 @@ type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHas
  * Check order for a new message: shape (INVALID_MESSAGE), stored answer for (sender, jti)
  * (same payload: the stored answer, whatever its age; different payload: REPLAYED_MESSAGE),
  * `aud` (HOST_COMMON_NAME_MISMATCH), `iat` (STALE_MESSAGE), then per type: register checks
- * SYNC_REQUIRED, the CSR and the JWS against the CSR key, then the token; the others look the
- * instance up (UNKNOWN_PRODUCT_INSTANCE), verify the JWS with its key (BAD_SIGNATURE), then
- * PRODUCT_INSTANCE_DEREGISTERED and CERTIFICATE_EXPIRED.
+ * SYNC_REQUIRED, the token (cheap), the CSR and the JWS against the CSR key, then whether the UDI
+ * may move (UDI_REGISTERED_ELSEWHERE); the others look the instance up (UNKNOWN_PRODUCT_INSTANCE),
+ * verify the JWS with its key (BAD_SIGNATURE), then PRODUCT_INSTANCE_DEREGISTERED and
+ * CERTIFICATE_EXPIRED. An authorize from an instance whose key is cached skips the preflight read
+ * (authorizeKnown): its one statement claims first, so the order the product sees is the same.
  */
 export class TransportService {
-  private signerCache?: Promise<(claims: Record<string, unknown>) => string>;
+  private signerCache?: Promise<Signer>;
 
-  /** Parsed instance keys by PEM: parsing one costs more than verifying a signature with it. */
-  private readonly publicKeys = new Map<string, KeyObject>();
+  /**
+   * Parsed keys by instance id: parsing one costs more than verifying a signature with it, and a
+   * known key lets an authorize skip the preflight read (its statement re-checks that the key is
+   * still the instance's current one).
+   */
+  private readonly instanceKeys = new Map<string, { pem: string; key: KeyObject }>();
 
   constructor(private readonly deps: TransportDeps) {}
 
@@ -85,7 +75,11 @@ export class TransportService {
     const message = parseMessage(compact);
     const sender = message.claims.typ === 'register' ? udiSubject(message.claims.udi) : message.kid!;
     const requestHash = createHash('sha256').update(message.jws.payloadSegment).digest('hex');
-    const state = await this.preflight(sender, message.claims.jti, message.kid);
+    if (message.claims.typ === 'authorize') {
+      const answer = await this.authorizeKnown(message, message.claims, { sender, jti: message.claims.jti, requestHash });
+      if (answer) return answer;
+    }
+    const state = await preflight(this.deps.store.sql, sender, message.claims.jti, message.kid);
     if (state.stored) return replay(state.stored, requestHash);
 
     const now = this.deps.clock();
@@ -98,7 +92,7 @@ export class TransportService {
         case 'renew':
           return await this.renew(message, message.claims, state.instance, key, now);
         case 'authorize':
-          return await this.authorize(message, message.claims, state.instance, key, now);
+          return await this.authorize(message, message.claims, state.instance, state.hostCommonName, key, now);
         case 'deregister':
           return await this.deregister(message, state.instance, key, now);
       }
@@ -108,32 +102,6 @@ export class TransportService {
       if (!answer) throw new AppError('INTERNAL_ERROR', 500, 'idempotency record vanished');
       return replay(answer, requestHash);
     }
-  }
-
-  /**
-   * Everything a message needs before its transaction, in one statement: the stored answer for
-   * (sender, jti), the Host Common Name with its sync-required flag, and the instance `kid` names.
-   */
-  private async preflight(sender: string, jti: string, kid: string | undefined): Promise<Preflight> {
-    const instanceId = kid !== undefined && UUID.test(kid) ? kid : null;
-    const [row] = await this.deps.store.sql.$queryRaw<PreflightRow[]>`
-      SELECT (SELECT value FROM setting WHERE key = ${HOST_COMMON_NAME_KEY}) AS "hostCommonName",
-             (SELECT value FROM setting WHERE key = ${SYNC_REQUIRED_KEY}) AS "syncRequired",
-             r.request_hash AS "requestHash", r.http_status AS "httpStatus", r.body,
-             p.id::text AS "id", p.udi_pid AS "udiPid", p.udi_sn AS "udiSn", p.status::text AS "status",
-             p.public_key_pem AS "publicKeyPem", p.cert_not_after AS "certNotAfter"
-        FROM (VALUES (1)) AS one (x)
-        LEFT JOIN idempotency_record r ON r.sender = ${sender} AND r.jti = ${jti}
-        LEFT JOIN product_instance p ON p.id = ${instanceId}::uuid`;
-    if (typeof row.hostCommonName !== 'string') throw new Error('Host Common Name is not initialized');
-    return {
-      hostCommonName: row.hostCommonName,
-      syncRequired: row.syncRequired === true,
-      stored: row.requestHash === null ? null : { requestHash: row.requestHash, httpStatus: row.httpStatus!, body: row.body },
-      instance: row.id === null
-        ? null
-        : { id: row.id, udiPid: row.udiPid!, udiSn: row.udiSn!, status: row.status!, publicKeyPem: row.publicKeyPem!, certNotAfter: row.certNotAfter! },
-    };
   }
 
   private checkAudienceAndAge(message: ProductMessage, current: string, now: Date): void {
@@ -152,72 +120,69 @@ export class TransportService {
     if (syncRequired) {
       throw conflict('SYNC_REQUIRED', 'the Host Common Name changed: the server must synchronize before products can register');
     }
+    // Cheap refusals first (token signature in process, then its state in one indexed read), so a
+    // bad token never buys the CSR parse, two signature checks and a certificate.
+    const verifiedToken = this.deps.tokens.verify(claims.idToken);
+    const token = await this.deps.tokens.check(this.deps.store.sql, verifiedToken, now);
     const csr = parseAndVerifyCsr(claims.csr);
     verifyJws(message.jws, csr.publicKey);
-    // Depends on nothing stored, so it is built before the transaction instead of under its locks.
     const ca = await this.deps.pki.ca();
     const cert = issueIdCertificate(ca, csr.publicKey, claims.udi, now);
-    const publicKeyPem = this.remember(csr.publicKey);
-    return this.apply(key, now, { which: claims.udi }, async (tx, existing) => {
-      const token = await this.deps.tokens.consume(tx, claims.idToken, now);
-      const f: Registration = {
-        virtualAccountId: token.virtualAccountId,
-        tokenId: token.tokenId,
-        name: claims.hostname,
-        productType: claims.productType,
-        softwareVersion: claims.softwareVersion ?? null,
-        exportControlled: token.exportControlled,
-        certSerial: cert.serialHex,
-        certPem: cert.pem,
-        publicKeyPem,
-        certNotAfter: cert.notAfter,
-      };
-      const instance = existing ? { ...existing, isNew: false } : await this.insertInstance(tx, claims.udi, f, now);
-      if (!instance.isNew) {
-        if (instance.status === 'REGISTERED' && instance.virtualAccountId !== token.virtualAccountId) {
-          // Its usage belongs to the old virtual account; the product reports again on its next authorize.
-          await releaseUsage(tx, instance);
-        }
-        await tx.$executeRaw`
-          UPDATE product_instance
-             SET virtual_account_id = ${f.virtualAccountId}::uuid, token_id = ${f.tokenId}::uuid, name = ${f.name}, product_type = ${f.productType},
-                 software_version = ${f.softwareVersion}, status = 'REGISTERED', export_controlled = ${f.exportControlled},
-                 cert_serial = ${f.certSerial}, cert_pem = ${f.certPem}, public_key_pem = ${f.publicKeyPem}, cert_not_after = ${f.certNotAfter},
-                 last_contact_at = ${now}, deregistered_at = NULL
-           WHERE id = ${instance.id}::uuid`;
-      }
-      await this.deps.events.record({
-        actor: key.sender,
-        action: instance.isNew ? 'product.register' : 'product.reregister',
-        objectType: 'product-instance',
-        objectId: instance.id,
-        outcome: 'success',
-        details: { account: token.accountName, virtualAccount: token.virtualAccountName, tokenId: token.tokenId, certSerial: cert.serialHex },
-      }, tx);
-      return {
-        typ: 'register',
-        status: 'REGISTERED',
-        productInstance: {
-          id: instance.id,
-          name: claims.hostname,
-          udi: { pid: claims.udi.pid, sn: claims.udi.sn },
-          smartAccount: token.smartAccount,
-          virtualAccount: token.virtualAccountName,
-        },
-        idCertificate: cert.pem,
-        caChain: [ca.certPem],
-        renewAfter: addMonths(now, RENEW_AFTER_MONTHS).toISOString(),
-        exportControlled: token.exportControlled,
-      };
-    });
+    const signer = await this.signer();
+    const call: RegisterCall = {
+      ...key,
+      udi: claims.udi,
+      newId: randomUUID(),
+      token,
+      name: claims.hostname,
+      productType: claims.productType,
+      softwareVersion: claims.softwareVersion ?? null,
+      exportControlled: token.exportControlled,
+      cert,
+      keyPem: spkiPem(csr.publicKey),
+      now,
+      eventDetails: { account: token.accountName, virtualAccount: token.virtualAccountName, tokenId: token.tokenId, certSerial: cert.serialHex },
+    };
+    let instanceId: string | undefined;
+    let answer: TransportAnswer;
+    try {
+      answer = await this.deps.store.twoStep<RegisterRow, TransportAnswer>(registerSql(call), async ([{ result }]) => {
+        if ('stored' in result) return { result: replay(result.stored, key.requestHash) };
+        instanceId = result.id;
+        const body = { response: signer({
+          typ: 'register',
+          status: 'REGISTERED',
+          productInstance: {
+            id: result.id,
+            name: claims.hostname,
+            udi: { pid: claims.udi.pid, sn: claims.udi.sn },
+            smartAccount: token.smartAccount,
+            virtualAccount: token.virtualAccountName,
+          },
+          idCertificate: cert.pem,
+          caChain: [ca.certPem],
+          renewAfter: addMonths(now, RENEW_AFTER_MONTHS).toISOString(),
+          exportControlled: token.exportControlled,
+          iat: Math.floor(now.getTime() / 1000),
+          requestJti: key.jti,
+        }) };
+        return { result: { httpStatus: 200, body }, last: registerAnswerSql(call, body) };
+      });
+    } catch (thrown) {
+      const err = refusal(thrown) ?? thrown;
+      if (err instanceof TokenRefused) await this.deps.tokens.refuse(this.deps.store.sql, verifiedToken, now);
+      throw err;
+    }
+    if (instanceId) this.remember(instanceId, call.keyPem, csr.publicKey);
+    return answer;
   }
 
   private async renew(message: ProductMessage, claims: RenewClaims, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = this.authenticate(message, known, now);
-    const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : this.publicKey(instance.publicKeyPem);
-    const publicKeyPem = claims.csr ? this.remember(newKey) : instance.publicKeyPem;
+    const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : this.instanceKey(instance.id, instance.publicKeyPem);
+    const publicKeyPem = claims.csr ? spkiPem(newKey) : instance.publicKeyPem;
     const cert = issueIdCertificate(await this.deps.pki.ca(), newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
-    return this.apply(key, now, { which: instance.id }, async (tx, locked) => {
+    const answer = await this.apply(key, now, { which: instance.id }, async (tx, locked) => {
       usable(locked, instance.id, now);
       await tx.$executeRaw`
         UPDATE product_instance
@@ -230,6 +195,43 @@ export class TransportService {
       }, tx);
       return { typ: 'renew', idCertificate: cert.pem, renewAfter: addMonths(now, RENEW_AFTER_MONTHS).toISOString() };
     });
+    this.remember(instance.id, publicKeyPem, newKey);
+    return answer;
+  }
+
+  /**
+   * The common authorize in one statement, without the preflight read: the instance's key is
+   * known from an earlier message, the signature verifies with it and `iat` is fresh. Anything
+   * else (unknown key, bad signature, stale `iat`: perhaps a resend of an answered message)
+   * returns undefined and takes the full path, which looks the stored answer up first.
+   */
+  private async authorizeKnown(message: ProductMessage, claims: AuthorizeClaims, key: IdemKey): Promise<TransportAnswer | undefined> {
+    const known = this.instanceKeys.get(message.kid!);
+    const now = this.deps.clock();
+    if (!known || Math.abs(now.getTime() / 1000 - claims.iat) > this.deps.clockSkewSeconds) return undefined;
+    try {
+      verifyJws(message.jws, known.key);
+    } catch {
+      return undefined;
+    }
+    try {
+      return await this.authorizeApply(key, claims, message.kid!, known.pem, canonicalHost(claims.aud), now);
+    } catch (err) {
+      if (!(err instanceof KeyChanged)) throw err;
+      this.instanceKeys.delete(message.kid!);
+      return undefined;
+    }
+  }
+
+  private async authorize(message: ProductMessage, claims: AuthorizeClaims, known: InstanceRow | null, hostCommonName: string, key: IdemKey, now: Date): Promise<TransportAnswer> {
+    const instance = this.authenticate(message, known, now);
+    try {
+      return await this.authorizeApply(key, claims, instance.id, instance.publicKeyPem, hostCommonName, now);
+    } catch (err) {
+      // Its key changed since the preflight read it: the message is signed by a key that no longer speaks for it.
+      if (err instanceof KeyChanged) throw unauthorized('BAD_SIGNATURE', 'JWS signature does not verify with the current key');
+      throw err;
+    }
   }
 
   /**
@@ -237,22 +239,35 @@ export class TransportService {
    * this virtual account never bought (INVALID_TAG) that is in use makes the product
    * OUT_OF_COMPLIANCE too, while entries with count 0 use nothing and never change the outcome.
    */
-  private async authorize(message: ProductMessage, claims: AuthorizeClaims, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
-    const instance = this.authenticate(message, known, now);
-    return this.apply(key, now, { which: instance.id, contactAt: now }, async (tx, locked) => {
-      const current = usable(locked, instance.id, now);
-      await replaceUsage(tx, current, claims.entitlements);
-      const statuses = await this.deps.licenses.complianceForTags(tx, current.virtualAccountId, claims.entitlements.map((e) => e.tag), now);
-      const entitlements = claims.entitlements.map((e) => ({ tag: e.tag, count: e.count, status: statuses.get(e.tag) ?? 'INVALID_TAG' }));
-      const compliant = entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED');
-      return {
-        typ: 'authorize',
-        overall: compliant ? 'AUTHORIZED' : 'OUT_OF_COMPLIANCE',
-        entitlements,
-        authorizationExpires: new Date(now.getTime() + AUTHORIZATION_DAYS * DAY_MS).toISOString(),
-        nextAuthorization: new Date(now.getTime() + NEXT_AUTHORIZATION_DAYS * DAY_MS).toISOString(),
-      };
-    });
+  private async authorizeApply(key: IdemKey, claims: AuthorizeClaims, instanceId: string, keyPem: string, aud: string, now: Date): Promise<TransportAnswer> {
+    const signer = await this.signer();
+    const call = { ...key, aud, instanceId, keyPem, entitlements: claims.entitlements, now };
+    try {
+      return await this.deps.store.twoStep<AuthorizeRow, TransportAnswer>(authorizeSql(call), async ([{ result }]) => {
+        if ('stored' in result) return { result: replay(result.stored, key.requestHash) };
+        const statuses = this.deps.licenses.complianceOf(result, claims.entitlements.map((e) => e.tag), now);
+        const entitlements = claims.entitlements.map((e) => ({ tag: e.tag, count: e.count, status: statuses.get(e.tag) ?? 'INVALID_TAG' }));
+        const compliant = entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED');
+        const body = { response: signer({
+          typ: 'authorize',
+          overall: compliant ? 'AUTHORIZED' : 'OUT_OF_COMPLIANCE',
+          entitlements,
+          authorizationExpires: new Date(now.getTime() + AUTHORIZATION_DAYS * DAY_MS).toISOString(),
+          nextAuthorization: new Date(now.getTime() + NEXT_AUTHORIZATION_DAYS * DAY_MS).toISOString(),
+          iat: Math.floor(now.getTime() / 1000),
+          requestJti: key.jti,
+        }) };
+        return { result: { httpStatus: 200, body }, last: answerSql(call, result, body) };
+      });
+    } catch (thrown) {
+      const err = refusal(thrown) ?? thrown;
+      // A stored Host Common Name that is not in canonical form (set invalid, to be fixed by the admin) still matches.
+      const stored = err instanceof AppError && err.code === 'HOST_COMMON_NAME_MISMATCH' ? String(err.details?.hostCommonName) : undefined;
+      if (stored !== undefined && stored !== aud && canonicalHost(stored) === canonicalHost(aud)) {
+        return this.authorizeApply(key, claims, instanceId, keyPem, stored, now);
+      }
+      throw err;
+    }
   }
 
   private async deregister(message: ProductMessage, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
@@ -269,44 +284,24 @@ export class TransportService {
   /** The instance named by `kid` (as the preflight read it), with the JWS verified against its current key. */
   private authenticate(message: ProductMessage, instance: InstanceRow | null, now: Date): InstanceRow {
     if (!instance) throw new AppError('UNKNOWN_PRODUCT_INSTANCE', 404, `no product instance with id ${message.kid}`);
-    verifyJws(message.jws, this.publicKey(instance.publicKeyPem));
+    verifyJws(message.jws, this.instanceKey(instance.id, instance.publicKeyPem));
     checkUsable({ ...instance, virtualAccountId: '', status: instance.status as LockedInstance['status'] }, now);
     return instance;
   }
 
-  private publicKey(pem: string): KeyObject {
-    return this.publicKeys.get(pem) ?? this.cacheKey(pem, createPublicKey(pem));
-  }
-
-  /** The PEM stored for a key a product just proved it holds; its next message then needs no parse. */
-  private remember(key: KeyObject): string {
-    const pem = key.export({ type: 'spki', format: 'pem' }) as string;
-    this.cacheKey(pem, key);
-    return pem;
-  }
-
-  private cacheKey(pem: string, key: KeyObject): KeyObject {
-    if (this.publicKeys.size >= 10_000) this.publicKeys.clear();
-    this.publicKeys.set(pem, key);
+  /** The instance's key, parsed once while it stays the same. */
+  private instanceKey(id: string, pem: string): KeyObject {
+    const known = this.instanceKeys.get(id);
+    if (known?.pem === pem) return known.key;
+    const key = createPublicKey(pem);
+    this.remember(id, pem, key);
     return key;
   }
 
-  /**
-   * A first registration inserts the whole row. A racing first registration of the same UDI waits
-   * on the winner's insert, inserts nothing, and then locks the winner's row.
-   */
-  private async insertInstance(tx: Tx, udi: { pid: string; sn: string }, f: Registration, now: Date): Promise<LockedInstance & { isNew: boolean }> {
-    const id = randomUUID();
-    const count = await tx.$executeRaw`
-      INSERT INTO product_instance (id, virtual_account_id, token_id, udi_pid, udi_sn, name, product_type, software_version, export_controlled,
-                                    cert_serial, cert_pem, public_key_pem, cert_not_after, registered_at, last_contact_at)
-      VALUES (${id}::uuid, ${f.virtualAccountId}::uuid, ${f.tokenId}::uuid, ${udi.pid}, ${udi.sn}, ${f.name}, ${f.productType}, ${f.softwareVersion},
-              ${f.exportControlled}, ${f.certSerial}, ${f.certPem}, ${f.publicKeyPem}, ${f.certNotAfter}, ${now}, ${now})
-      ON CONFLICT DO NOTHING`;
-    if (count === 1) return { id, virtualAccountId: f.virtualAccountId, status: 'REGISTERED', certNotAfter: f.certNotAfter, isNew: true };
-    const winner = await lockInstance(tx, udi);
-    if (!winner) throw new AppError('INTERNAL_ERROR', 500, 'product instance row vanished');
-    return { ...winner, isNew: false };
+  /** Keeps the key a product proved it holds (bounded: a full cache starts over, costing one parse per instance). */
+  private remember(id: string, pem: string, key: KeyObject): void {
+    if (this.instanceKeys.size >= 100_000) this.instanceKeys.clear();
+    this.instanceKeys.set(id, { pem, key });
   }
 
   /**
@@ -318,7 +313,7 @@ export class TransportService {
   private async apply(
     key: IdemKey,
     now: Date,
-    lock: { which: string | { pid: string; sn: string }; contactAt?: Date },
+    lock: { which: string; contactAt?: Date },
     effect: (tx: Tx, locked: LockedInstance | null) => Promise<Record<string, unknown>>,
   ): Promise<TransportAnswer> {
     const signer = await this.signer();
@@ -326,14 +321,18 @@ export class TransportService {
       const { claimed, row } = await this.deps.idempotency.claimThen<LockedInstance>(tx, key, (onlyIf) =>
         lockInstanceStatement(lock.which, lock.contactAt, onlyIf));
       if (!claimed) throw new AlreadyAnswered();
-      const claims = await effect(tx, row);
-      const body = { response: signer({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
-      await this.deps.idempotency.complete(tx, key.sender, key.jti, 200, body);
-      return { httpStatus: 200, body };
+      return this.answer(tx, signer, key, now, await effect(tx, row));
     });
   }
 
-  private signer() {
+  /** Signs the answer and stores it for (sender, jti), in the transaction of the effect. */
+  private async answer(tx: Tx, signer: Signer, key: IdemKey, now: Date, claims: Record<string, unknown>): Promise<TransportAnswer> {
+    const body = { response: signer({ ...claims, iat: Math.floor(now.getTime() / 1000), requestJti: key.jti }) };
+    await this.deps.idempotency.complete(tx, key.sender, key.jti, 200, body);
+    return { httpStatus: 200, body };
+  }
+
+  private signer(): Promise<Signer> {
     this.signerCache ??= (async () => {
       const [signer, ca] = await Promise.all([this.deps.pki.responseSigner(), this.deps.pki.ca()]);
       return jwsSigner(signer.key, { x5c: [pemToDerBase64(signer.certPem), pemToDerBase64(ca.certPem)] });
@@ -346,13 +345,7 @@ export class TransportService {
 }
 
 type IdemKey = { sender: string; jti: string; requestHash: string };
-
-function replay(stored: StoredAnswer, requestHash: string): TransportAnswer {
-  if (stored.requestHash !== requestHash) {
-    throw conflict('REPLAYED_MESSAGE', 'this jti was already used by a different message from this product');
-  }
-  return { httpStatus: stored.httpStatus, body: stored.body as TransportAnswer['body'] };
-}
+type Signer = (claims: Record<string, unknown>) => string;
 
 function checkUsable(instance: LockedInstance, now: Date): void {
   assertRegistered(instance);
@@ -368,15 +361,3 @@ function usable(locked: LockedInstance | null, id: string, now: Date): LockedIns
   return locked;
 }
 
-/** `aud` in the Host Common Name's canonical form (lower case, RFC 5952 IPv6, no brackets or trailing dot). */
-function canonicalHost(host: string): string {
-  const name = host.trim().toLowerCase().replace(/\.$/, '');
-  const bare = /^\[(.*)\]$/.exec(name)?.[1] ?? name;
-  return isIP(bare) === 6 ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare;
-}
-
-function addMonths(date: Date, months: number): Date {
-  const d = new Date(date.getTime());
-  d.setUTCMonth(d.getUTCMonth() + months);
-  return d;
-}

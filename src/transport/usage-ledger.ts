@@ -18,7 +18,7 @@ export type LockedInstance = {
  */
 
 /**
- * Locks the instance row (by id or by UDI) for the rest of the transaction: one writer per
+ * Locks the instance row (by id) for the rest of the transaction: one writer per
  * instance at a time. With `contactAt` the same statement records the contact (an UPDATE locks
  * the row just as SELECT ... FOR UPDATE does, one round trip fewer per message).
  */
@@ -27,16 +27,14 @@ export async function lockInstance(tx: Tx, which: InstanceKey, contactAt?: Date)
   return rows[0] ?? null;
 }
 
-type InstanceKey = string | { pid: string; sn: string };
+type InstanceKey = string;
 
 /**
  * The statement of lockInstance, for a caller that embeds it in a larger one (as a CTE); it locks
  * only when `onlyIf` holds.
  */
 export function lockInstanceStatement(which: InstanceKey, contactAt?: Date, onlyIf: Prisma.Sql = Prisma.sql`true`): Prisma.Sql {
-  const where = typeof which === 'string'
-    ? Prisma.sql`id = ${which}::uuid`
-    : Prisma.sql`udi_pid = ${which.pid} AND udi_sn = ${which.sn}`;
+  const where = Prisma.sql`id = ${which}::uuid`;
   const columns = Prisma.sql`id::text AS "id", virtual_account_id::text AS "virtualAccountId", status::text AS "status", cert_not_after AS "certNotAfter"`;
   return contactAt
     ? Prisma.sql`UPDATE product_instance SET last_contact_at = ${contactAt} WHERE ${where} AND ${onlyIf} RETURNING ${columns}`
@@ -51,36 +49,17 @@ export function assertRegistered(instance: LockedInstance): void {
 
 /**
  * Replaces the instance's report with `entitlements` and moves usage_total by the difference, in
- * one statement (the instance row is locked, so `old` is stable). usage_total rows are changed
- * in tag order: concurrent reports sharing tags take their row locks in the same order and
- * cannot deadlock.
+ * one statement (slm_replace_usage: zero counts are not stored, zero totals are removed, totals
+ * are locked in tag order). The caller holds the instance's row lock.
  */
 export async function replaceUsage(tx: Tx, instance: LockedInstance, entitlements: UsageCount[]): Promise<void> {
-  const tags = entitlements.map((e) => e.tag);
-  const counts = entitlements.map((e) => e.count);
   await tx.$executeRaw`
-    WITH old AS (
-      SELECT tag, count FROM usage WHERE product_instance_id = ${instance.id}::uuid
-    ), reported AS (
-      SELECT t.tag, t.count FROM unnest(${tags}::text[], ${counts}::int[]) AS t(tag, count)
-    ), dropped AS (
-      DELETE FROM usage WHERE product_instance_id = ${instance.id}::uuid AND NOT (tag = ANY(${tags}::text[]))
-    ), written AS (
-      INSERT INTO usage (product_instance_id, tag, count)
-      SELECT ${instance.id}::uuid, tag, count FROM reported
-      ON CONFLICT (product_instance_id, tag) DO UPDATE SET count = EXCLUDED.count
-    ), delta AS (
-      SELECT tag, SUM(d)::int AS d FROM (
-        SELECT tag, -count AS d FROM old UNION ALL SELECT tag, count FROM reported
-      ) changes GROUP BY tag HAVING SUM(d) <> 0
-    )
-    INSERT INTO usage_total (virtual_account_id, tag, in_use)
-    SELECT ${instance.virtualAccountId}::uuid, tag, d FROM delta ORDER BY tag
-    ON CONFLICT (virtual_account_id, tag) DO UPDATE SET in_use = usage_total.in_use + EXCLUDED.in_use`;
+    SELECT slm_replace_usage(${instance.id}::uuid, ${instance.virtualAccountId}::uuid,
+                             ${entitlements.map((e) => e.tag)}::text[], ${entitlements.map((e) => e.count)}::int[])`;
 }
 
-/** Gives back everything the instance uses (deregistration, removal, move to another virtual account). */
-export async function releaseUsage(tx: Tx, instance: LockedInstance): Promise<void> {
+/** Gives back everything the instance uses (deregistration, removal). */
+async function releaseUsage(tx: Tx, instance: LockedInstance): Promise<void> {
   await replaceUsage(tx, instance, []);
 }
 

@@ -30,7 +30,7 @@ export async function freePort(host = '127.0.0.1', from = 20000 + Math.floor(Mat
 export type PgInstance = { url: (db?: string) => string; dir: string; port: number; stop(): void };
 
 /** A throwaway PostgreSQL 15 server on a free loopback port, data in a temp directory. */
-export async function startPostgres(): Promise<PgInstance> {
+export async function startPostgres(extraOptions = ''): Promise<PgInstance> {
   if (!existsSync(path.join(PG_BIN, 'postgres'))) {
     throw new Error(`PostgreSQL 15 server binaries not found in ${PG_BIN} (apt-get install postgresql-15)`);
   }
@@ -40,7 +40,7 @@ export async function startPostgres(): Promise<PgInstance> {
   asPostgres(path.join(PG_BIN, 'initdb'), ['-D', `${dir}/data`, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   asPostgres(path.join(PG_BIN, 'pg_ctl'), [
     '-D', `${dir}/data`, '-l', `${dir}/log`, '-w', '-t', '60',
-    '-o', `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB`,
+    '-o', `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB ${extraOptions}`,
     'start',
   ]);
   return {

@@ -21,10 +21,10 @@ export type ServerProcess = {
  * Runs `slm serve` from the compiled build as a real child process (as `npm start` does) and
  * waits for its "listening" log line. `npm test` builds first (pretest).
  */
-export async function spawnServer(env: Record<string, string> = {}, timeoutMs = 90_000): Promise<ServerProcess> {
+export async function spawnServer(env: Record<string, string> = {}, timeoutMs = 90_000, nodeArgs: string[] = []): Promise<ServerProcess> {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run npm run build first`);
   const dataDir = env.SLM_DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'slm-proc-'));
-  const child = spawn(process.execPath, [ENTRY, 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, ENTRY, 'serve'], {
     env: { ...process.env, SLM_PORT: '0', SLM_BIND: '127.0.0.1', SLM_DATA_DIR: dataDir, SLM_CERTS_DIR: path.join(dataDir, 'certs'), SLM_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

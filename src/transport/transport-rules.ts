@@ -1,0 +1,31 @@
+import { isIP } from 'node:net';
+import type { KeyObject } from 'node:crypto';
+import { conflict } from '../errors';
+import type { StoredAnswer } from './idempotency';
+
+/** Small rules of the transport protocol, shared by its message types. */
+
+export type TransportAnswer = { httpStatus: number; body: { response: string } };
+
+/** The stored answer for a resent message; REPLAYED_MESSAGE when the jti came with another payload. */
+export function replay(stored: StoredAnswer, requestHash: string): TransportAnswer {
+  if (stored.requestHash !== requestHash) {
+    throw conflict('REPLAYED_MESSAGE', 'this jti was already used by a different message from this product');
+  }
+  return { httpStatus: stored.httpStatus, body: stored.body as TransportAnswer['body'] };
+}
+
+/** `aud` in the Host Common Name's canonical form (lower case, RFC 5952 IPv6, no brackets or trailing dot). */
+export function canonicalHost(host: string): string {
+  const name = host.trim().toLowerCase().replace(/\.$/, '');
+  const bare = /^\[(.*)\]$/.exec(name)?.[1] ?? name;
+  return isIP(bare) === 6 ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare;
+}
+
+export const spkiPem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }) as string;
+
+export function addMonths(date: Date, months: number): Date {
+  const d = new Date(date.getTime());
+  d.setUTCMonth(d.getUTCMonth() + months);
+  return d;
+}
