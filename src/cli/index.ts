@@ -5,6 +5,7 @@ import { createLogger } from '../config/logger';
 import { startServer } from '../server';
 import { pgRunner, pgliteRunner } from '../store/sql-runner';
 import { applyMigrations } from '../store/migrate';
+import { openPglite } from '../store/database';
 import { registerAdminCommands } from './admin-commands';
 
 export const program = new Command('slm')
@@ -49,10 +50,12 @@ program
         await runner.close();
       }
     } else {
-      const { PGlite } = await import('@electric-sql/pglite');
-      const lite = new PGlite(`${config.dataDir}/pglite`);
-      report(await applyMigrations(pgliteRunner(lite)));
-      await lite.close();
+      const embedded = await openPglite(config.dataDir);
+      try {
+        report(await applyMigrations(pgliteRunner(embedded.lite)));
+      } finally {
+        await embedded.close();
+      }
     }
   });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -8,6 +8,9 @@ import pg from 'pg';
 import { Prisma, PrismaClient } from '../generated/prisma/client';
 import { applyMigrations } from './migrate';
 import { pgRunner, pgliteRunner } from './sql-runner';
+import { secureDataDir } from './data-dir';
+import { StoreLock } from './store-lock';
+import { PROJECT_ROOT } from '../config/paths';
 
 export type Db = PrismaClient;
 
@@ -46,6 +49,7 @@ const CONNECTION_WAIT_MS = 15_000;
  */
 export async function openStore(opts: { databaseUrl?: string; dataDir: string; poolSize?: number; migrate?: boolean }): Promise<Store> {
   if (opts.databaseUrl) {
+    secureDataDir(opts.dataDir);
     // A cluster standby's PostgreSQL is read-only: it gets the schema by replication instead.
     if (opts.migrate !== false) {
       const runner = await pgRunner(opts.databaseUrl);
@@ -68,11 +72,14 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
       close: () => prisma.$disconnect(),
     };
   }
-  const dir = path.join(opts.dataDir, 'pglite');
-  mkdirSync(dir, { recursive: true });
-  const lite = new PGlite(dir);
-  await applyMigrations(pgliteRunner(lite));
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+  const embedded = await openPglite(opts.dataDir);
+  try {
+    await applyMigrations(pgliteRunner(embedded.lite));
+  } catch (err) {
+    await embedded.close();
+    throw err;
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(embedded.lite) });
   return {
     prisma,
     kind: 'embedded',
@@ -80,9 +87,68 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
     transaction: (fn) => prisma.$transaction(fn),
     close: async () => {
       await prisma.$disconnect();
-      await lite.close();
+      await embedded.close();
     },
   };
+}
+
+/**
+ * Opens the embedded store for this process alone (see StoreLock), with a private data directory.
+ * A new store starts from the cluster that `npm run build` prepared (scripts/pglite-template.js)
+ * when it was made by the same PGlite: copying it takes milliseconds where initdb in WASM takes
+ * seconds. Every copy shares its system identifier, which nothing in an embedded store uses.
+ */
+export async function openPglite(dataDir: string): Promise<{ lite: PGlite; close(): Promise<void> }> {
+  secureDataDir(dataDir);
+  const lock = StoreLock.acquire(dataDir);
+  try {
+    const dir = path.join(dataDir, 'pglite');
+    if (!existsSync(path.join(dir, 'PG_VERSION')) && templateMatches()) {
+      const partial = `${dir}.new`;
+      rmSync(partial, { recursive: true, force: true });
+      cpSync(PGLITE_TEMPLATE_DIR, partial, { recursive: true });
+      rmSync(path.join(partial, TEMPLATE_MARKER));
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(partial, dir);
+    }
+    const lite = new PGlite(dir);
+    await lite.waitReady;
+    // PGlite's initdb (and so the template) chmods its files 0666, and the backend rewrites its
+    // relcache files 0644 at every start, past the umask: repaired once it is up. Files it creates
+    // later (tables, WAL segments) get the umask's 0600.
+    secureDataDir(dataDir);
+    return {
+      lite,
+      close: async () => {
+        try {
+          await lite.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+export const PGLITE_TEMPLATE_DIR = path.join(PROJECT_ROOT, 'dist', 'pglite-template');
+export const TEMPLATE_MARKER = 'slm-template-pglite-version';
+
+/** The installed PGlite's version: a template made by another version is not used. */
+export function pgliteVersion(): string {
+  const main = require.resolve('@electric-sql/pglite');
+  const pkg = path.join(main.slice(0, main.lastIndexOf(`${path.sep}dist${path.sep}`)), 'package.json');
+  return JSON.parse(readFileSync(pkg, 'utf8')).version;
+}
+
+function templateMatches(): boolean {
+  try {
+    return readFileSync(path.join(PGLITE_TEMPLATE_DIR, TEMPLATE_MARKER), 'utf8').trim() === pgliteVersion();
+  } catch {
+    return false;
+  }
 }
 
 type Queryable = Pick<pg.Pool, 'query'>;

@@ -1,0 +1,31 @@
+// Prepares the embedded store's empty cluster once per build (initdb in WASM takes seconds; a first
+// start copies this instead: see openPglite in src/store/database.ts). Skipped when the template was
+// made by the installed PGlite already.
+const { existsSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const { PGLITE_TEMPLATE_DIR, TEMPLATE_MARKER, pgliteVersion } = require(path.join(root, 'dist', 'src', 'store', 'database.js'));
+const { secureDataDir } = require(path.join(root, 'dist', 'src', 'store', 'data-dir.js'));
+
+async function main() {
+  const version = pgliteVersion();
+  const marker = path.join(PGLITE_TEMPLATE_DIR, TEMPLATE_MARKER);
+  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === version) return;
+  const partial = `${PGLITE_TEMPLATE_DIR}.new`;
+  rmSync(partial, { recursive: true, force: true });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const lite = new PGlite(partial);
+  await lite.waitReady;
+  await lite.close();
+  writeFileSync(path.join(partial, TEMPLATE_MARKER), `${version}\n`);
+  secureDataDir(partial);
+  rmSync(PGLITE_TEMPLATE_DIR, { recursive: true, force: true });
+  renameSync(partial, PGLITE_TEMPLATE_DIR);
+  console.log(`embedded store template prepared (PGlite ${version})`);
+}
+
+main().catch((err) => {
+  console.error(`pglite-template: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { secureDataDir } from './data-dir';
+
+const modeOf = (p: string) => statSync(p).mode & 0o777;
+
+function everything(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? [full, ...everything(full)] : [full];
+  });
+}
+
+describe('secureDataDir', () => {
+  let root: string;
+  const umask = process.umask();
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'slm-dd-'));
+  });
+  afterEach(() => {
+    process.umask(umask);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('When an older version left 0666 files and 0755 folders, then every file becomes 0600 and every folder 0700', () => {
+    const data = path.join(root, 'data');
+    mkdirSync(path.join(data, 'pglite', 'base', '1'), { recursive: true });
+    for (const f of ['kek', 'pglite/PG_VERSION', 'pglite/base/1/1259']) {
+      writeFileSync(path.join(data, f), 'x');
+      chmodSync(path.join(data, f), 0o666);
+    }
+    chmodSync(path.join(data, 'pglite', 'base'), 0o755);
+    chmodSync(data, 0o777);
+    secureDataDir(data);
+    expect(modeOf(data)).toBe(0o700);
+    for (const p of everything(data)) expect([p, modeOf(p)]).toEqual([p, statSync(p).isDirectory() ? 0o700 : 0o600]);
+  });
+
+  test('When files are created after it ran, then they are private too (the umask)', () => {
+    const data = path.join(root, 'fresh');
+    secureDataDir(data);
+    writeFileSync(path.join(data, 'later'), 'x', { mode: 0o666 });
+    mkdirSync(path.join(data, 'sub'), { mode: 0o777 });
+    expect(modeOf(data)).toBe(0o700);
+    expect(modeOf(path.join(data, 'later'))).toBe(0o600);
+    expect(modeOf(path.join(data, 'sub'))).toBe(0o700);
+  });
+});

@@ -1,0 +1,41 @@
+import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+/** Group and other bits: none may be set on anything the server keeps under its data directory. */
+const FOREIGN_BITS = 0o077;
+
+/**
+ * Makes the data directory private to this process's user, now and for every file created later:
+ * PGlite (Emscripten's file system) creates its files 0666 and its folders 0777 and relies on the
+ * umask, so the umask is what keeps new relation files and WAL segments private. Then repairs what
+ * a process with a looser umask (an older version) left: folders 0700, files 0600.
+ *
+ * A folder that leads to one owned by another user (the HA engine's, owned by postgres when we run
+ * as root) keeps the search bit for others (0711): they can pass through it but not list it.
+ */
+export function secureDataDir(dataDir: string): void {
+  process.umask(FOREIGN_BITS);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  repair(dataDir, process.getuid?.() ?? 0);
+}
+
+/** Returns true when the tree holds something owned by another user. */
+function repair(dir: string, uid: number): boolean {
+  const stat = lstatSync(dir);
+  if (stat.uid !== uid) return true;
+  let leadsToForeign = false;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      leadsToForeign = repair(full, uid) || leadsToForeign;
+    } else if (entry.isFile()) {
+      const file = lstatSync(full);
+      if (file.uid !== uid) leadsToForeign = true;
+      else if (file.mode & FOREIGN_BITS) chmodSync(full, file.mode & 0o700);
+    }
+    // Symbolic links, sockets and pipes are left alone: chmod would follow a link out of the tree.
+  }
+  const wanted = leadsToForeign ? 0o711 : 0o700;
+  if ((stat.mode & 0o777) !== wanted) chmodSync(dir, wanted);
+  return leadsToForeign;
+}
