@@ -19,6 +19,7 @@ import { ProductService } from './products/product-service';
 import { StandaloneHa, type HaView } from './ha/cluster-node';
 import { SyncService } from './sync/sync-service';
 import { SyncScheduler } from './sync/sync-scheduler';
+import { BackupService } from './backup/backup-service';
 
 /** Every service of the server, built once from config and store: the composition root. */
 export type AppContext = Awaited<ReturnType<typeof createContext>>;
@@ -43,5 +44,6 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const products = new ProductService(db, accounts, events, clock);
   const sync = new SyncService(db, settings, hcn, pki, events, clock, { upstreamUrl: config.upstreamUrl, logger });
   const syncScheduler = new SyncScheduler(sync, settings, clock, logger, { intervalSeconds: config.syncIntervalSeconds });
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
+  const backup = new BackupService(store, config.kek, events, clock);
+  return { backup, config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
 }

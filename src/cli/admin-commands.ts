@@ -7,9 +7,10 @@ import { registerHaCommands } from '../ha/ha-commands';
 import { registerProductCommands } from '../products/simulator-commands';
 import { registerHcnCommands } from '../hcn/hcn-commands';
 import { registerSyncCommands } from '../sync/sync-commands';
+import { registerBackupCommands } from '../backup/backup-commands';
 
 /** Feature command groups register themselves here. */
-const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands, registerHaCommands, registerProductCommands, registerHcnCommands, registerSyncCommands];
+const COMMAND_GROUPS: ((program: Command) => void)[] = [registerAccountCommands, registerTokenCommands, registerApiClientCommands, registerLicenseCommands, registerHaCommands, registerProductCommands, registerHcnCommands, registerSyncCommands, registerBackupCommands];
 
 export function registerAdminCommands(program: Command): void {
   for (const register of COMMAND_GROUPS) register(program);

@@ -20,12 +20,13 @@ import { apiClientRoutes } from '../toolkit/api-client-routes';
 import { transportRoutes } from '../transport/transport-routes';
 import { productRoutes } from '../products/product-routes';
 import { haRoutes } from '../ha/ha-routes';
+import { backupRoutes } from '../backup/backup-routes';
 
 export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Feature routers, in mount order. A feature adds its router here. */
-const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes];
+const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes, backupRoutes];
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
