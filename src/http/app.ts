@@ -6,6 +6,7 @@ import { pinoHttp } from 'pino-http';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { AppContext } from '../app-context';
 import { PROJECT_ROOT } from '../config/paths';
+import { openApiSpec } from './openapi-spec';
 import { errorHandler, TRANSPORT_PATHS } from './error-handler';
 import { AppError } from '../errors';
 import { userRoutes } from '../users/user-routes';
@@ -63,7 +64,7 @@ export function createApp(ctx: AppContext): Express {
 
   app.use(
     OpenApiValidator.middleware({
-      apiSpec: OPENAPI_FILE,
+      apiSpec: openApiSpec(OPENAPI_FILE) as string,
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: ctx.config.validateResponses,
       ignoreUndocumented: false,

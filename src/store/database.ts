@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { constants, cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { Prisma, PrismaClient } from '../generated/prisma/client';
-import { applyMigrations } from './migrate';
+import { applyMigrations, listMigrations } from './migrate';
 import { pgRunner, pgliteRunner } from './sql-runner';
 import { secureDataDir } from './data-dir';
 import { StoreLock } from './store-lock';
@@ -90,6 +89,7 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
     await embedded.close();
     throw err;
   }
+  const { PrismaPGlite } = await import('pglite-prisma-adapter');
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(embedded.lite) });
   return {
     prisma,
@@ -110,9 +110,10 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
 
 /**
  * Opens the embedded store for this process alone (see StoreLock), with a private data directory.
- * A new store starts from the cluster that `npm run build` prepared (scripts/pglite-template.js)
- * when it was made by the same PGlite: copying it takes milliseconds where initdb in WASM takes
- * seconds. Every copy shares its system identifier, which nothing in an embedded store uses.
+ * A new store starts from the cluster that `npm run build` prepared (scripts/pglite-template.js:
+ * initdb, then our migrations) when it was made by the same PGlite from the same migrations:
+ * copying it is a fraction of initdb in WASM and of the migrations' DDL there. Every copy shares
+ * its system identifier, which nothing in an embedded store uses.
  */
 export async function openPglite(dataDir: string): Promise<{ lite: PGlite; close(): Promise<void> }> {
   secureDataDir(dataDir);
@@ -122,11 +123,13 @@ export async function openPglite(dataDir: string): Promise<{ lite: PGlite; close
     if (!existsSync(path.join(dir, 'PG_VERSION')) && templateMatches()) {
       const partial = `${dir}.new`;
       rmSync(partial, { recursive: true, force: true });
-      cpSync(PGLITE_TEMPLATE_DIR, partial, { recursive: true });
+      cpSync(PGLITE_TEMPLATE_DIR, partial, { recursive: true, mode: constants.COPYFILE_FICLONE });
       rmSync(path.join(partial, TEMPLATE_MARKER));
       rmSync(dir, { recursive: true, force: true });
       renameSync(partial, dir);
     }
+    // Loaded here: a server on PostgreSQL never needs it.
+    const { PGlite } = await import('@electric-sql/pglite');
     const lite = new PGlite(dir);
     await lite.waitReady;
     // PGlite's initdb (and so the template) chmods its files 0666, and the backend rewrites its
@@ -152,16 +155,17 @@ export async function openPglite(dataDir: string): Promise<{ lite: PGlite; close
 export const PGLITE_TEMPLATE_DIR = path.join(PROJECT_ROOT, 'dist', 'pglite-template');
 export const TEMPLATE_MARKER = 'slm-template-pglite-version';
 
-/** The installed PGlite's version: a template made by another version is not used. */
-export function pgliteVersion(): string {
+/** What a template is made from: the installed PGlite's version and our migrations. */
+export function templateSource(): string {
   const main = require.resolve('@electric-sql/pglite');
   const pkg = path.join(main.slice(0, main.lastIndexOf(`${path.sep}dist${path.sep}`)), 'package.json');
-  return JSON.parse(readFileSync(pkg, 'utf8')).version;
+  const migrations = createHash('sha256').update(listMigrations().map((m) => `${m.name} ${m.checksum}`).join('\n')).digest('hex').slice(0, 16);
+  return `pglite ${JSON.parse(readFileSync(pkg, 'utf8')).version} migrations ${migrations}`;
 }
 
 function templateMatches(): boolean {
   try {
-    return readFileSync(path.join(PGLITE_TEMPLATE_DIR, TEMPLATE_MARKER), 'utf8').trim() === pgliteVersion();
+    return readFileSync(path.join(PGLITE_TEMPLATE_DIR, TEMPLATE_MARKER), 'utf8').trim() === templateSource();
   } catch {
     return false;
   }
