@@ -65,10 +65,14 @@ async function readHeader(lines: Lines, kek: Buffer): Promise<{ header: BackupHe
   return { header, schema };
 }
 
-/** True when the target holds tables in the public schema already. */
-export async function targetHasTables(runner: SqlRunner): Promise<boolean> {
-  const [row] = await runner.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`);
-  return row.n > 0;
+/** The target's own tables, and whether any holds a row. */
+async function targetState(runner: SqlRunner): Promise<{ tables: number; hasRows: boolean }> {
+  const tables = await runner.query<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'`);
+  for (const t of tables) {
+    const [row] = await runner.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${quoteIdent(t.name)}) AS any`);
+    if (row.any) return { tables: tables.length, hasRows: true };
+  }
+  return { tables: tables.length, hasRows: false };
 }
 
 /**
@@ -79,10 +83,13 @@ export async function targetHasTables(runner: SqlRunner): Promise<boolean> {
 export async function restoreBackup(input: Readable, runner: SqlRunner, opts: { kek: Buffer; force: boolean }): Promise<RestoreResult> {
   const lines = new Lines(input);
   const { header, schema } = await readHeader(lines, opts.kek);
-  if (await targetHasTables(runner)) {
-    if (!opts.force) throw new RestoreError('the target store is not empty: restore onto a fresh data directory or database, or pass --force to replace its contents');
-    await runner.exec('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+  const target = await targetState(runner);
+  if (target.hasRows && !opts.force) {
+    throw new RestoreError('the target store is not empty: restore onto a fresh data directory or database (before the server first starts on it), or pass --force to replace its contents');
   }
+  // Empty tables of a newer schema (a new embedded store starts migrated) go too: the rows are loaded
+  // into the backup's own schema, then migrated on.
+  if (target.tables > 0) await runner.exec('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
   await applyMigrations(runner, schema);
   const tables: Record<string, TableSummary> = {};
   await runner.exec('BEGIN');
