@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import { PROJECT_ROOT } from '../src/config/paths';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from './support/test-server';
 import { createTestDatabase } from './support/postgres';
+import { spawnServer } from './support/spawn-server';
 import { transportFixtures } from './transport-helpers';
 import type { ProductSimulator } from '../src/products/simulator';
 
@@ -160,4 +161,40 @@ describe('Backup and restore (slm backup / slm restore, real processes)', () => 
     const rows = await tableRows(databaseUrl);
     expect(Object.values(rows).every((r) => r.length === 0)).toBe(true);
   }, 60_000);
+});
+
+describe('Backup and restore of the embedded store (real processes)', () => {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'slm-backup-embedded-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  test('When the embedded server runs, then slm backup reads it through the server, restore refuses its busy store, and a fresh data directory restores and serves', async () => {
+    const source = await spawnServer({ SLM_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    const file = path.join(work, 'embedded.gz');
+    try {
+      const login = await source.http().post('/api/v1/auth/login').send({ username: 'admin', password: ADMIN_PASSWORD });
+      expect((await source.http().post('/api/v1/accounts').auth(login.body.token, { type: 'bearer' }).send({ name: 'Edge' })).status).toBe(201);
+      const backup = await slm({ SLM_URL: source.url, SLM_ADMIN_PASSWORD: ADMIN_PASSWORD }, 'backup', file, '--ca', path.join(source.dataDir, 'certs', 'ca.pem'));
+      expect(backup).toMatchObject({ code: 0 });
+      expect(backup.out).toContain('from the embedded store');
+      const busy = await slm({ SLM_DATA_DIR: source.dataDir }, 'restore', file, '--force');
+      expect(busy.code).toBe(1);
+      expect(busy.out).toContain(`in use by process ${source.child.pid}`);
+    } finally {
+      await source.stop();
+    }
+    const fresh = path.join(work, 'fresh');
+    mkdirSync(fresh, { mode: 0o700 });
+    copyFileSync(path.join(source.dataDir, 'kek'), path.join(fresh, 'kek'));
+    expect(await slm({ SLM_DATA_DIR: fresh }, 'restore', file)).toMatchObject({ code: 0 });
+    const restored = await spawnServer({ SLM_DATA_DIR: fresh, SLM_CERTS_DIR: path.join(fresh, 'certs') });
+    try {
+      expect(restored.ca).toBe(source.ca);
+      const login = await restored.http().post('/api/v1/auth/login').send({ username: 'admin', password: ADMIN_PASSWORD });
+      expect(login.status).toBe(200);
+      const accounts = await restored.http().get('/api/v1/accounts').auth(login.body.token, { type: 'bearer' });
+      expect(accounts.body.accounts.map((a: { name: string }) => a.name)).toContain('Edge');
+    } finally {
+      await restored.stop();
+    }
+  }, 180_000);
 });
