@@ -77,8 +77,8 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
       prisma,
       kind: 'postgresql',
       sql: pgSql(pool, names),
-      transaction: (fn) => pgTransaction(pool, names, fn),
-      snapshot: (fn) => pgSnapshot(pool, fn),
+      transaction: (fn) => pgTransaction(pool, 'BEGIN', (client) => pgSql(client, names), fn),
+      snapshot: (fn) => pgTransaction(pool, `BEGIN; ${SNAPSHOT}`, (client): RawQuery => async (sql, params) => (await client.query(sql, params)).rows, fn),
       close: () => prisma.$disconnect(),
     };
   }
@@ -185,7 +185,8 @@ function pgSql(client: Queryable, names: (query: { sql: string }) => string): Sq
   };
 }
 
-async function pgTransaction<T>(pool: pg.Pool, names: (query: { sql: string }) => string, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+/** A transaction on a pool connection of its own: `begin` starts it, `wrap` gives `fn` its way to query. */
+async function pgTransaction<T, Tx>(pool: pg.Pool, begin: string, wrap: (client: pg.PoolClient) => Tx, fn: (tx: Tx) => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const connecting = pool.connect();
   const client = await Promise.race([
@@ -205,8 +206,8 @@ async function pgTransaction<T>(pool: pg.Pool, names: (query: { sql: string }) =
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
-    const result = await fn(pgSql(client, names));
+    await client.query(begin);
+    const result = await fn(wrap(client));
     await client.query('COMMIT');
     return result;
   } catch (err) {
@@ -217,24 +218,6 @@ async function pgTransaction<T>(pool: pg.Pool, names: (query: { sql: string }) =
   } finally {
     client.removeListener('error', onError);
     // A connection that failed or could not even roll back is closed instead of going back to the pool.
-    client.release(broken);
-  }
-}
-
-async function pgSnapshot<T>(pool: pg.Pool, fn: (query: RawQuery) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query(`BEGIN; ${SNAPSHOT}`);
-    const result = await fn(async (sql, params) => (await client.query(sql, params)).rows);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch((rollbackFailed: Error) => {
-      broken = rollbackFailed;
-    });
-    throw err;
-  } finally {
     client.release(broken);
   }
 }
