@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { secureDataDir } from './data-dir';
+import { letOthersPass, secureDataDir } from './data-dir';
 
 const modeOf = (p: string) => statSync(p).mode & 0o777;
 
@@ -45,5 +45,23 @@ describe('secureDataDir', () => {
     expect(modeOf(data)).toBe(0o700);
     expect(modeOf(path.join(data, 'later'))).toBe(0o600);
     expect(modeOf(path.join(data, 'sub'))).toBe(0o700);
+  });
+});
+
+describe('letOthersPass', () => {
+  test('When the HA engine needs a way in, then each folder from the data directory down gets the search bit only', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'slm-pass-'));
+    try {
+      const data = path.join(root, 'data');
+      secureDataDir(data);
+      mkdirSync(path.join(data, 'ha'), { mode: 0o700 });
+      letOthersPass(data, path.join(data, 'ha'));
+      expect([modeOf(data), modeOf(path.join(data, 'ha')), modeOf(root) & 0o011]).toEqual([0o711, 0o711, modeOf(root) & 0o011]);
+      // The next start keeps a way through to folders of another user, and closes it otherwise.
+      secureDataDir(data);
+      expect(modeOf(data)).toBe(0o700);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -39,3 +39,15 @@ function repair(dir: string, uid: number): boolean {
   if ((stat.mode & 0o777) !== wanted) chmodSync(dir, wanted);
   return leadsToForeign;
 }
+
+/**
+ * Lets other users pass through (not list) every folder from `inside` up to `dataDir`: the HA
+ * engine's folders below belong to postgres when we run as root, and it must reach them.
+ */
+export function letOthersPass(dataDir: string, inside: string): void {
+  const top = path.resolve(dataDir);
+  for (let dir = path.resolve(inside); ; dir = path.dirname(dir)) {
+    chmodSync(dir, (lstatSync(dir).mode & 0o777) | 0o011);
+    if (dir === top || path.dirname(dir) === dir) return;
+  }
+}
