@@ -28,7 +28,7 @@ async function main() {
   console.log(`embedded store template prepared (${version})`);
 }
 
+// Not fatal: without a template a first start runs initdb itself, only slower.
 main().catch((err) => {
-  console.error(`pglite-template: ${err.message}`);
-  process.exit(1);
+  console.error(`pglite-template: not prepared (${err.message}); a new embedded store will run initdb`);
 });

@@ -26,14 +26,19 @@ function repair(dir: string, uid: number): boolean {
   let leadsToForeign = false;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      leadsToForeign = repair(full, uid) || leadsToForeign;
-    } else if (entry.isFile()) {
-      const file = lstatSync(full);
-      if (file.uid !== uid) leadsToForeign = true;
-      else if (file.mode & FOREIGN_BITS) chmodSync(full, file.mode & 0o700);
+    // A file may go between the listing and its turn (a PostgreSQL of the HA engine runs in here).
+    try {
+      if (entry.isDirectory()) {
+        leadsToForeign = repair(full, uid) || leadsToForeign;
+      } else if (entry.isFile()) {
+        const file = lstatSync(full);
+        if (file.uid !== uid) leadsToForeign = true;
+        else if (file.mode & FOREIGN_BITS) chmodSync(full, file.mode & 0o700);
+      }
+      // Symbolic links, sockets and pipes are left alone: chmod would follow a link out of the tree.
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    // Symbolic links, sockets and pipes are left alone: chmod would follow a link out of the tree.
   }
   const wanted = leadsToForeign ? 0o711 : 0o700;
   if ((stat.mode & 0o777) !== wanted) chmodSync(dir, wanted);

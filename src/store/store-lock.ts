@@ -9,7 +9,7 @@ export class StoreLockedError extends Error {
   readonly code = 'STORE_LOCKED';
   constructor(readonly lockFile: string, readonly holder: LockHolder) {
     super(
-      `the embedded store in ${path.dirname(lockFile)} is in use by process ${holder.pid} (${holder.command}) ` +
+      `the embedded store in ${path.dirname(lockFile)} is in use by process ${holder.pid} (${holder.command}) on ${holder.host} ` +
         `since ${holder.startedAt}: it admits one process at a time. Stop that process first, or use the ` +
         `admin commands, which talk to the running server.`,
     );
@@ -104,11 +104,10 @@ function parse(text: string): LockHolder | undefined {
 }
 
 /**
- * A lock written on another host (a shared file system) is trusted as held: we cannot see that
- * process. Locally the pid must exist and, where /proc tells, be the same process (not a reused pid).
+ * The pid must exist and, where /proc tells, be the same process (not a reused pid). The host name
+ * is not compared: a container gets a new one at every re-creation, and a PGlite store is local.
  */
 function isAlive(holder: LockHolder): boolean {
-  if (holder.host !== hostname()) return true;
   try {
     process.kill(holder.pid, 0);
   } catch (err) {
