@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -45,7 +44,7 @@ export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
  */
 export async function writeBackup(store: Store, kek: Buffer, clock: Clock, out: Writable): Promise<BackupTrailer> {
   const write = async (line: string) => {
-    if (!out.write(line + '\n')) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+    if (!out.write(line + '\n')) await drained(out);
     if (out.destroyed) throw new Error('the backup stream was closed before the end');
   };
   return store.snapshot(async (query) => {
@@ -91,6 +90,19 @@ export async function writeBackup(store: Store, kek: Buffer, clock: Clock, out: 
     }
     await write(JSON.stringify(trailer));
     return trailer;
+  });
+}
+
+/** Until `out` takes more, or is gone. */
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
   });
 }
 

@@ -36,10 +36,7 @@ export type Store = {
    * ~0.3 ms more, which on the product-message path was a third of the server's CPU.
    */
   transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
-  /**
-   * One REPEATABLE READ, read-only transaction without a time limit (a backup). On the embedded
-   * store every other query waits until it ends: PGlite runs one statement at a time.
-   */
+  /** One REPEATABLE READ, read-only transaction without a time limit (a backup). */
   snapshot<T>(fn: (query: RawQuery) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 };
@@ -96,11 +93,17 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
     kind: 'embedded',
     sql: prisma,
     transaction: (fn) => prisma.$transaction(fn),
-    snapshot: (fn) =>
-      embedded.lite.transaction(async (tx) => {
-        await tx.exec(SNAPSHOT);
-        return fn(async (sql, params) => (await tx.query<never>(sql, params)).rows);
-      }),
+    snapshot: async (fn) => {
+      const copy = await embedded.copy();
+      try {
+        return await copy.lite.transaction(async (tx) => {
+          await tx.exec(SNAPSHOT);
+          return fn(async (sql, params) => (await tx.query<never>(sql, params)).rows);
+        });
+      } finally {
+        await copy.close();
+      }
+    },
     close: async () => {
       await prisma.$disconnect();
       await embedded.close();
@@ -115,7 +118,9 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
  * copying it is a fraction of initdb in WASM and of the migrations' DDL there. Every copy shares
  * its system identifier, which nothing in an embedded store uses.
  */
-export async function openPglite(dataDir: string): Promise<{ lite: PGlite; close(): Promise<void> }> {
+type EmbeddedStore = { lite: PGlite; close(): Promise<void> };
+
+export async function openPglite(dataDir: string): Promise<EmbeddedStore & { copy(): Promise<EmbeddedStore> }> {
   secureDataDir(dataDir);
   const lock = StoreLock.acquire(dataDir);
   try {
@@ -138,6 +143,7 @@ export async function openPglite(dataDir: string): Promise<{ lite: PGlite; close
     secureDataDir(dataDir);
     return {
       lite,
+      copy: () => copyPglite(lite, dir),
       close: async () => {
         try {
           await lite.close();
@@ -148,6 +154,36 @@ export async function openPglite(dataDir: string): Promise<{ lite: PGlite; close
     };
   } catch (err) {
     lock.release();
+    throw err;
+  }
+}
+
+/**
+ * A private copy of the store to read a snapshot from at leisure (a backup), made between two
+ * statements: the files then hold every committed transaction (WAL is written at commit), so the
+ * copy opens as after a crash, with exactly those. The store waits only while its files are copied
+ * (on the same file system, as clones where it allows); a read of the store itself would hold it
+ * for the whole backup, and PGlite's in-memory clone() would hold the whole store in memory.
+ */
+async function copyPglite(lite: PGlite, dir: string): Promise<EmbeddedStore> {
+  const copyDir = `${dir}.snapshot-${process.pid}-${Date.now()}`;
+  try {
+    await lite._runExclusiveQuery(async () => cpSync(dir, copyDir, { recursive: true, mode: constants.COPYFILE_FICLONE }));
+    const { PGlite } = await import('@electric-sql/pglite');
+    const copy = new PGlite(copyDir);
+    await copy.waitReady;
+    return {
+      lite: copy,
+      close: async () => {
+        try {
+          await copy.close();
+        } finally {
+          rmSync(copyDir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (err) {
+    rmSync(copyDir, { recursive: true, force: true });
     throw err;
   }
 }
