@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { PROJECT_ROOT } from '../src/config/paths';
-import { openPglite } from '../src/store/database';
+import { openPglite } from '../src/store/embedded';
 import { spawnServer, type ServerProcess } from '../tests/support/spawn-server';
 import { ADMIN_PASSWORD, request, seedAccount, startBenchEnv } from './common';
 import { seedScaleInstances } from './seed';

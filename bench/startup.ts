@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { startPostgres } from '../tests/support/postgres';
 import { spawnServer } from '../tests/support/spawn-server';
 import { PROJECT_ROOT } from '../src/config/paths';
-import { PGLITE_TEMPLATE_DIR } from '../src/store/database';
+import { PGLITE_TEMPLATE_DIR } from '../src/store/embedded';
 
 /**
  * Start-up: seconds from spawning `slm serve` until it logs "listening" (its HTTPS port accepts),

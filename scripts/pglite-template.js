@@ -5,7 +5,7 @@ const { existsSync, readFileSync, renameSync, rmSync, writeFileSync } = require(
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const { PGLITE_TEMPLATE_DIR, TEMPLATE_MARKER, templateSource } = require(path.join(root, 'dist', 'src', 'store', 'database.js'));
+const { PGLITE_TEMPLATE_DIR, TEMPLATE_MARKER, templateSource } = require(path.join(root, 'dist', 'src', 'store', 'embedded.js'));
 const { applyMigrations } = require(path.join(root, 'dist', 'src', 'store', 'migrate.js'));
 const { pgliteRunner } = require(path.join(root, 'dist', 'src', 'store', 'sql-runner.js'));
 const { secureDataDir } = require(path.join(root, 'dist', 'src', 'store', 'data-dir.js'));

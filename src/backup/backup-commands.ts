@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { action, apiFor, output, withApiOptions, type CommonOpts } from '../cli/command-kit';
 import { loadConfig } from '../config/config';
-import { openPglite } from '../store/database';
+import { openPglite } from '../store/embedded';
 import { pgRunner, pgliteRunner, type SqlRunner } from '../store/sql-runner';
 import { inspectBackup, restoreBackup, RestoreError } from './backup-restore';
 

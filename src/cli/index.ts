@@ -5,7 +5,7 @@ import { createLogger } from '../config/logger';
 import { startServer } from '../server';
 import { pgRunner, pgliteRunner } from '../store/sql-runner';
 import { applyMigrations } from '../store/migrate';
-import { openPglite } from '../store/database';
+import { openPglite } from '../store/embedded';
 import { registerAdminCommands } from './admin-commands';
 
 export const program = new Command('slm')
