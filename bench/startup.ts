@@ -55,7 +55,7 @@ async function npmStartOnce(env: Record<string, string>): Promise<Sample> {
   return { seconds, split: JSON.parse(line).startupMs };
 }
 
-function report(name: string, samples: Sample[]) {
+function report(name: string, samples: Sample[]): void {
   const s = samples.map((x) => x.seconds).sort((a, b) => a - b);
   const median = s[Math.floor(s.length / 2)];
   const keys = Object.keys(samples[0].split);
@@ -64,7 +64,6 @@ function report(name: string, samples: Sample[]) {
     return `${k} ${(v[Math.floor(v.length / 2)] / 1000).toFixed(2)}`;
   });
   console.log(`${name.padEnd(34)} median ${median.toFixed(2)} s  min ${s[0].toFixed(2)}  max ${s[s.length - 1].toFixed(2)}  (n=${s.length}; server split s: ${split.join(', ')})`);
-  return median;
 }
 
 async function main() {
@@ -74,10 +73,28 @@ async function main() {
   try {
     const admin = new Client({ connectionString: pg.url() });
     await admin.connect();
+    const withoutTemplate = async (dataDir: string) => {
+      const aside = `${PGLITE_TEMPLATE_DIR}.bench-aside`;
+      renameSync(PGLITE_TEMPLATE_DIR, aside);
+      try {
+        return await serveOnce({ SLM_DATA_DIR: dataDir, SLM_CERTS_DIR: path.join(dataDir, 'certs') });
+      } finally {
+        renameSync(aside, PGLITE_TEMPLATE_DIR);
+      }
+    };
+    const ratios: number[] = [];
+    // The cases interleave within each round, so a busy moment of a shared machine hits them all.
     for (let round = 0; round < ROUNDS; round++) {
       const dataDir = path.join(work, `embedded-${round}`);
       const env = { SLM_DATA_DIR: dataDir, SLM_CERTS_DIR: path.join(dataDir, 'certs') };
-      results['embedded cold'].push(await serveOnce(env));
+      const cold = await serveOnce(env);
+      results['embedded cold'].push(cold);
+      // Without the template a first start runs initdb (and the migrations) in WASM.
+      if (existsSync(PGLITE_TEMPLATE_DIR)) {
+        const initdb = await withoutTemplate(path.join(work, `initdb-${round}`));
+        results['embedded cold, no template'].push(initdb);
+        ratios.push(cold.seconds / initdb.seconds);
+      }
       results['embedded warm'].push(await serveOnce(env));
       await admin.query(`CREATE DATABASE bench_${round}`);
       const pgDir = path.join(work, `pg-${round}`);
@@ -88,23 +105,11 @@ async function main() {
       console.log(`round ${round + 1}/${ROUNDS} done`);
     }
     await admin.end();
-    // Without the template a first start runs initdb in WASM: a few rounds show what it saves.
-    if (existsSync(PGLITE_TEMPLATE_DIR)) {
-      const aside = `${PGLITE_TEMPLATE_DIR}.bench-aside`;
-      renameSync(PGLITE_TEMPLATE_DIR, aside);
-      try {
-        for (let round = 0; round < Math.min(ROUNDS, 3); round++) {
-          const dataDir = path.join(work, `initdb-${round}`);
-          results['embedded cold, no template'].push(await serveOnce({ SLM_DATA_DIR: dataDir, SLM_CERTS_DIR: path.join(dataDir, 'certs') }));
-        }
-      } finally {
-        renameSync(aside, PGLITE_TEMPLATE_DIR);
-      }
-    }
     console.log(`\nstart-up until listening, ${ROUNDS} rounds (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${os.cpus().length} cores)`);
-    const medians = Object.fromEntries(Object.entries(results).filter(([, v]) => v.length).map(([k, v]) => [k, report(k, v)]));
-    if (medians['embedded cold, no template']) {
-      console.log(`template saves ${(medians['embedded cold, no template'] - medians['embedded cold']).toFixed(2)} s of a first embedded start (${(medians['embedded cold'] / medians['embedded cold, no template']).toFixed(2)}x)`);
+    for (const [name, samples] of Object.entries(results)) if (samples.length) report(name, samples);
+    if (ratios.length) {
+      const sorted = ratios.sort((a, b) => a - b);
+      console.log(`first embedded start with the template / without it, same round: median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}x (${sorted[0].toFixed(2)}-${sorted[sorted.length - 1].toFixed(2)})`);
     }
   } finally {
     pg.stop();

@@ -7,6 +7,8 @@ import { secureDataDir } from './data-dir';
 import { StoreLock } from './store-lock';
 import { PROJECT_ROOT } from '../config/paths';
 
+type EmbeddedStore = { lite: PGlite; close(): Promise<void> };
+
 /**
  * Opens the embedded store for this process alone (see StoreLock), with a private data directory.
  * A new store starts from the cluster that `npm run build` prepared (scripts/pglite-template.js:
@@ -14,8 +16,6 @@ import { PROJECT_ROOT } from '../config/paths';
  * copying it is a fraction of initdb in WASM and of the migrations' DDL there. Every copy shares
  * its system identifier, which nothing in an embedded store uses.
  */
-type EmbeddedStore = { lite: PGlite; close(): Promise<void> };
-
 export async function openPglite(dataDir: string): Promise<EmbeddedStore & { copy(): Promise<EmbeddedStore> }> {
   secureDataDir(dataDir);
   const lock = StoreLock.acquire(dataDir);
