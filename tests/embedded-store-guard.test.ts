@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, lstatSync, readdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../src/config/paths';
@@ -18,7 +19,7 @@ function modes(dir: string): [string, number, boolean][] {
 
 /** Runs the CLI to its end; resolves with its exit code and output. */
 async function slm(dataDir: string, ...args: string[]): Promise<{ code: number; out: string }> {
-  const env = { ...process.env, SLM_DATA_DIR: dataDir, SLM_CERTS_DIR: path.join(dataDir, 'certs'), SLM_PORT: '0', SLM_BIND: '127.0.0.1' };
+  const env = { ...process.env, SLM_DATA_DIR: dataDir, SLM_CERTS_DIR: path.join(os.tmpdir(), 'slm-certs-refused'), SLM_PORT: '0', SLM_BIND: '127.0.0.1' };
   try {
     const r = await promisify(execFile)(process.execPath, [ENTRY, ...args], { env, timeout: 60_000 });
     return { code: 0, out: r.stdout + r.stderr };
@@ -30,12 +31,19 @@ async function slm(dataDir: string, ...args: string[]): Promise<{ code: number; 
 
 describe('One process per embedded store, kept private (real processes)', () => {
   let server: ServerProcess;
+  // As by default, the public certificates go to a folder of their own, outside the data directory.
+  const certs = mkdtempSync(path.join(os.tmpdir(), 'slm-certs-'));
   beforeAll(async () => {
-    server = await spawnServer({ SLM_ADMIN_PASSWORD: 'guard-admin-pass' });
+    server = await spawnServer({ SLM_ADMIN_PASSWORD: 'guard-admin-pass', SLM_CERTS_DIR: certs });
   }, 120_000);
-  afterAll(() => server.stop('SIGKILL'));
+  afterAll(async () => {
+    await server.stop('SIGKILL');
+    rmSync(certs, { recursive: true, force: true });
+  });
 
-  test('When the server has started, then its data directory is 0700 and every file under it 0600, every folder 0700', () => {
+  test('When the server has started and written, then its data directory is 0700 and every file under it 0600, every folder 0700', async () => {
+    const login = await server.http().post('/api/v1/auth/login').send({ username: 'admin', password: 'guard-admin-pass' });
+    expect((await server.http().post('/api/v1/accounts').auth(login.body.token, { type: 'bearer' }).send({ name: 'Private' })).status).toBe(201);
     expect(lstatSync(server.dataDir).mode & 0o777).toBe(0o700);
     const loose = modes(server.dataDir).filter(([, mode, isDir]) => mode !== (isDir ? 0o700 : 0o600));
     expect(loose).toEqual([]);
@@ -62,7 +70,7 @@ describe('One process per embedded store, kept private (real processes)', () => 
     await server.stop('SIGKILL');
     for (const [p, , isDir] of modes(server.dataDir)) chmodSync(p, isDir ? 0o755 : 0o666);
     chmodSync(server.dataDir, 0o755);
-    server = await spawnServer({ SLM_DATA_DIR: server.dataDir, SLM_CERTS_DIR: path.join(server.dataDir, 'certs') });
+    server = await spawnServer({ SLM_DATA_DIR: server.dataDir, SLM_CERTS_DIR: certs });
     expect(lstatSync(server.dataDir).mode & 0o777).toBe(0o700);
     expect(modes(server.dataDir).filter(([, mode, isDir]) => mode !== (isDir ? 0o700 : 0o600))).toEqual([]);
     const login = await server.http().post('/api/v1/auth/login').send({ username: 'admin', password: 'guard-admin-pass' });

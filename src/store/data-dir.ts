@@ -5,16 +5,17 @@ import path from 'node:path';
 const FOREIGN_BITS = 0o077;
 
 /**
- * Makes the data directory private to this process's user, now and for every file created later:
- * PGlite (Emscripten's file system) creates its files 0666 and its folders 0777 and relies on the
- * umask, so the umask is what keeps new relation files and WAL segments private. Then repairs what
- * a process with a looser umask (an older version) left: folders 0700, files 0600.
+ * Makes the data directory private to this process's user and repairs what is not: folders 0700,
+ * files 0600. PGlite's initdb (and so the build's template) leaves its files 0666, and the backend
+ * rewrites its relcache files 0644 at every start (Emscripten chmods past the umask), so the embedded
+ * store calls this again once PGlite is up; the files PostgreSQL creates later (tables, indexes, WAL
+ * segments) it creates 0600 itself. No process-wide umask: the same process makes folders for the
+ * HA engine that another user (postgres) must enter.
  *
  * A folder that leads to one owned by another user (the HA engine's, owned by postgres when we run
  * as root) keeps the search bit for others (0711): they can pass through it but not list it.
  */
 export function secureDataDir(dataDir: string): void {
-  process.umask(FOREIGN_BITS);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   repair(dataDir, process.getuid?.() ?? 0);
 }

@@ -37,9 +37,7 @@ export async function openPglite(dataDir: string): Promise<EmbeddedStore & { cop
     const { PGlite } = await import('@electric-sql/pglite');
     const lite = new PGlite(dir);
     await lite.waitReady;
-    // PGlite's initdb (and so the template) chmods its files 0666, and the backend rewrites its
-    // relcache files 0644 at every start, past the umask: repaired once it is up. Files it creates
-    // later (tables, WAL segments) get the umask's 0600.
+    // The template's files and the relcache files the backend just wrote are not private yet.
     secureDataDir(dataDir);
     return {
       lite,
