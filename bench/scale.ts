@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { ProductSimulator } from '../src/products/simulator';
 import { verifyServerResponse } from '../src/transport/jws';
 import https from 'node:https';
+import { seedScaleInstances } from './seed';
 import { fmt, measure, request, rssOf, seedAccount, startBenchEnv, TRANSPORT_PATH } from './common';
 
 /**
@@ -27,23 +28,7 @@ async function main() {
     await db.connect();
     const { rows: [va] } = await db.query(`SELECT v.id FROM virtual_account v JOIN local_account a ON a.id = v.account_id WHERE a.name = 'Scale' AND v.name = 'Default'`);
     const t0 = Date.now();
-    // Each seeded instance reports two of the 50 tags, counts 1..4.
-    await db.query(`
-      INSERT INTO product_instance (id, virtual_account_id, udi_pid, udi_sn, name, product_type, cert_serial, cert_pem, public_key_pem,
-                                    cert_not_after, registered_at, last_contact_at)
-      SELECT gen_random_uuid(), $1::uuid, 'SCALE', 'SN' || g, 'scale-' || lpad(g::text, 6, '0'), 'UCL', 'seeded', '', '',
-             now() + interval '300 days', now(), now()
-      FROM generate_series(1, ${INSTANCES}) g`, [va.id]);
-    await db.query(`
-      INSERT INTO usage (product_instance_id, tag, count)
-      SELECT p.id, 'regid.scale.TAG_' || lpad(t.k::text, 2, '0'), 1 + n % 4
-      FROM (SELECT id, substr(udi_sn, 3)::int AS n FROM product_instance WHERE virtual_account_id = $1::uuid) p
-      CROSS JOIN LATERAL (VALUES (p.n % ${LICENSES}), ((p.n * 7 + 3) % ${LICENSES})) AS t(k)
-      ON CONFLICT DO NOTHING`, [va.id]);
-    await db.query(`
-      INSERT INTO usage_total (virtual_account_id, tag, in_use)
-      SELECT $1::uuid, u.tag, SUM(u.count) FROM usage u JOIN product_instance p ON p.id = u.product_instance_id
-      WHERE p.virtual_account_id = $1::uuid GROUP BY u.tag`, [va.id]);
+    await seedScaleInstances((sql, params) => db.query(sql, params), va.id, INSTANCES, LICENSES);
     await db.query('ANALYZE');
     const { rows: [{ n: usageRows }] } = await db.query('SELECT count(*)::int AS n FROM usage');
     console.log(`seeded ${INSTANCES} instances, ${usageRows} usage rows, ${LICENSES} licenses in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

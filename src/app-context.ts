@@ -23,6 +23,7 @@ import { StandaloneHa, type HaView } from './ha/cluster-node';
 import { SyncService } from './sync/sync-service';
 import { SyncScheduler } from './sync/sync-scheduler';
 import { ServerMetrics } from './metrics/metrics';
+import { BackupService } from './backup/backup-service';
 
 /** Every service of the server, built once from config and store: the composition root. */
 export type AppContext = Awaited<ReturnType<typeof createContext>>;
@@ -51,5 +52,6 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const sync = new SyncService(db, settings, hcn, pki, events, clock, { upstreamUrl: config.upstreamUrl, upstreamCa: config.upstreamCa, logger });
   const syncScheduler = new SyncScheduler(sync, settings, clock, logger, { intervalSeconds: config.syncIntervalSeconds });
   const metrics = new ServerMetrics({ db, clock, licenses, sync, settings, ha, pool: store.pool, poolMax: config.dbPoolSize, maxAccounts: config.metricsMaxAccounts });
-  return { config, store, db, logger, clock, pki, jwt, events, settings, sessions, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, apiGuards, idempotency, transport, products, ha, metrics };
+  const backup = new BackupService(store, config.kek, events, clock);
+  return { config, store, db, logger, clock, pki, jwt, events, settings, sessions, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, apiGuards, idempotency, transport, products, ha, metrics, backup };
 }

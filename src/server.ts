@@ -21,9 +21,11 @@ export type RunningServer = {
 /** Opens the store, prepares keys and certificates, and serves HTTPS. */
 export async function startServer(config: Config, logger: Logger, clock?: Clock): Promise<RunningServer> {
   // In a cluster the start-up writes below can only run once this node is Active (see src/ha/cluster-server.ts).
+  const started = performance.now();
   const cluster = ClusterRuntime.detect(config, logger);
   const prepared = await cluster?.untilFirstActive(clock);
   const store = prepared?.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
+  const storeReady = performance.now();
   const ctx = prepared?.ctx ?? (await createContext(config, store, logger, clock));
   const bootstrap = await ctx.users.ensureBootstrapAdmin(config.adminPassword);
   if (bootstrap.generatedPassword) {
@@ -45,7 +47,9 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   await cluster?.serving(listeners, ctx);
   // In a cluster the HA feature runs the scheduler while this node is Active.
   if (!cluster) ctx.syncScheduler.start();
-  logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName }, 'slm-onprem listening');
+  // Where a start's time went: load = from the process's start to here (node and our modules).
+  const startupMs = { load: Math.round(started), store: Math.round(storeReady - started), prepare: Math.round(performance.now() - storeReady) };
+  logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName, startupMs }, 'slm-onprem listening');
   // Not in the JSON log: a person reads it (on a terminal, or in the journal after the first start).
   if (bootstrap.generatedPassword || (config.logLevel !== 'silent' && (process.stdout.isTTY || bootstrap.created))) {
     process.stdout.write(startBanner({ config, hostCommonName, port: address.port, store: store.kind, generatedPassword: bootstrap.generatedPassword }) + '\n');

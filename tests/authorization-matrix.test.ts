@@ -74,6 +74,7 @@ const TABLE: Record<string, Expect[]> = {
   createSyncRequestFile: ADMIN,
   importSyncResponseFile: ADMIN,
   installUpstreamKey: ADMIN,
+  getBackup: ADMIN,
 };
 
 /** Changes that would take the fixtures away from later operations (rotating or deleting the client revokes its token) run after everything else. */

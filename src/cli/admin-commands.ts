@@ -13,6 +13,7 @@ import { registerProductAdminCommands } from '../products/product-commands';
 import { registerUserCommands } from '../users/user-commands';
 import { registerEventCommands } from '../events/event-commands';
 import { registerAlertCommands } from '../licenses/alert-commands';
+import { registerBackupCommands } from '../backup/backup-commands';
 
 /** Feature command groups register themselves here. */
 const COMMAND_GROUPS: ((program: Command) => void)[] = [
@@ -30,6 +31,7 @@ const COMMAND_GROUPS: ((program: Command) => void)[] = [
   registerUserCommands,
   registerEventCommands,
   registerAlertCommands,
+  registerBackupCommands,
 ];
 
 export function registerAdminCommands(program: Command): void {

@@ -1,5 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 
 export type ApiOptions = { url: string; user: string; password?: string; ca?: string };
@@ -101,6 +102,30 @@ export class ApiClient {
       req.on('socket', (socket) => (socket.connecting ? socket.once('secureConnect', () => req.setTimeout(0)) : req.setTimeout(0)));
       req.on('error', (err) => reject(explain(err as NodeJS.ErrnoException, url, this.caFile)));
       if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** A GET whose body is streamed (a backup); an error status rejects as call() does. */
+  async download(route: string): Promise<IncomingMessage> {
+    if (!this.session) await this.login();
+    return new Promise((resolve, reject) => {
+      const req = https.request(new URL(route, this.opts.url), { method: 'GET', ca: this.ca, headers: { authorization: `Bearer ${this.session}` } }, (res) => {
+        if ((res.statusCode ?? 500) < 400) return resolve(res);
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let err: { code?: string; message?: string } = {};
+          try {
+            err = JSON.parse(text).error ?? {};
+          } catch {
+            // Not our JSON error: the text itself is the message.
+          }
+          reject(new ApiError(res.statusCode ?? 500, err.code ?? 'HTTP_ERROR', err.message ?? text));
+        });
+      });
+      req.on('error', (err) => reject(new Error(`cannot reach ${this.opts.url}: ${err.message}`)));
       req.end();
     });
   }

@@ -10,6 +10,7 @@ import { createLogger } from '../config/logger';
 import { startServer } from '../server';
 import { pgRunner, pgliteRunner } from '../store/sql-runner';
 import { applyMigrations } from '../store/migrate';
+import { openPglite } from '../store/embedded';
 import { registerAdminCommands } from './admin-commands';
 
 const VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -68,10 +69,12 @@ program
         await runner.close();
       }
     } else {
-      const { PGlite } = await import('@electric-sql/pglite');
-      const lite = new PGlite(`${config.dataDir}/pglite`);
-      report(await applyMigrations(pgliteRunner(lite)));
-      await lite.close();
+      const embedded = await openPglite(config.dataDir);
+      try {
+        report(await applyMigrations(pgliteRunner(embedded.lite)));
+      } finally {
+        await embedded.close();
+      }
     }
   });
 

@@ -188,7 +188,7 @@ function loadOrCreateKek(dataDir: string): Buffer {
     if (kek.length !== 32) throw new ConfigError(`Invalid configuration:\n  ${file}: must hold 32 bytes in base64`);
     return kek;
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const kek = randomBytes(32);
   writeFileSync(file, kek.toString('base64') + '\n', { mode: 0o600 });
   return kek;

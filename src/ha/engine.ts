@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, appendFileSync } from 'node:fs';
+import { letOthersPass } from '../store/data-dir';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,6 +61,8 @@ export class PgAutoctl {
   /** Creates the engine's folders, owned by postgres when we are root. */
   prepare(...dirs: string[]): void {
     mkdirSync(path.dirname(this.root), { recursive: true, mode: 0o711 });
+    // The data directory is private (0700) since the store made it so; postgres must pass through it.
+    if (this.isRoot) letOthersPass(path.resolve(this.root, '..', '..'), path.dirname(this.root));
     for (const dir of [this.root, ...['home', 'config', 'data', 'run', 'logs'].map((d) => path.join(this.root, d)), ...dirs]) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       if (this.isRoot) chownSync(dir, ...postgresIds());

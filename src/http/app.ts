@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { AppContext } from '../app-context';
 import { PROJECT_ROOT } from '../config/paths';
+import { openApiSpec } from './openapi-spec';
 import { errorHandler, TRANSPORT_PATHS } from './error-handler';
 import { rejectNulBytes } from './hostile-input';
 import { requestLog } from './request-log';
@@ -24,11 +25,12 @@ import { transportRoutes } from '../transport/transport-routes';
 import { productRoutes } from '../products/product-routes';
 import { haRoutes } from '../ha/ha-routes';
 import { consoleRoutes } from '../console/console-routes';
+import { backupRoutes } from '../backup/backup-routes';
 
 export const OPENAPI_FILE = path.join(PROJECT_ROOT, 'openapi.yaml');
 
 /** Feature routers, in mount order. A feature adds its router here. */
-const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [authLimitRoutes, userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes];
+const FEATURE_ROUTES: ((ctx: AppContext) => Router)[] = [authLimitRoutes, userRoutes, eventRoutes, licenseRoutes, toolkitLicenseRoutes, accountRoutes, tokenRoutes, apiClientRoutes, hcnRoutes, syncRoutes, transportRoutes, haRoutes, productRoutes, backupRoutes];
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -51,7 +53,7 @@ export function createApp(ctx: AppContext): Express {
 
   app.use(
     OpenApiValidator.middleware({
-      apiSpec: OPENAPI_FILE,
+      apiSpec: openApiSpec(OPENAPI_FILE) as string,
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: ctx.config.validateResponses,
       ignoreUndocumented: false,

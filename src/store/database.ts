@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { Prisma, PrismaClient } from '../generated/prisma/client';
 import { applyMigrations } from './migrate';
+import { openPglite } from './embedded';
 import { pgRunner, pgliteRunner } from './sql-runner';
+import { secureDataDir } from './data-dir';
 
 export type Db = PrismaClient;
 
@@ -43,10 +41,17 @@ export type Store = {
    * runs them as separate statements. `then` throwing, or either statement failing, rolls back.
    */
   twoStep<R, T>(first: Prisma.Sql, then: (rows: R[]) => Promise<{ result: T; last?: Prisma.Sql }>): Promise<T>;
+  /** One REPEATABLE READ, read-only transaction without a time limit (a backup). */
+  snapshot<T>(fn: (query: RawQuery) => Promise<T>): Promise<T>;
   close(): Promise<void>;
   /** The PostgreSQL connection pool, read by the metrics (absent on the embedded store). */
   pool?: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
 };
+
+/** Plain SQL with $n parameters, rows as the driver returns them. */
+export type RawQuery = <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
+
+const SNAPSHOT = 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY';
 
 /** How long a transaction waits for a pool connection (as Prisma's maxWait). */
 const CONNECTION_WAIT_MS = 15_000;
@@ -57,6 +62,7 @@ const CONNECTION_WAIT_MS = 15_000;
  */
 export async function openStore(opts: { databaseUrl?: string; dataDir: string; poolSize?: number; migrate?: boolean }): Promise<Store> {
   if (opts.databaseUrl) {
+    secureDataDir(opts.dataDir);
     // A cluster standby's PostgreSQL is read-only: it gets the schema by replication instead.
     if (opts.migrate !== false) {
       const runner = await pgRunner(opts.databaseUrl);
@@ -77,15 +83,25 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
       sql: pgSql(pool, names),
       transaction: (fn) => pgTransaction(pool, names, fn),
       twoStep: (first, then) => pgTwoStep(pool, first, then),
+      snapshot: (fn) => onConnection(pool, async (client) => {
+        await client.query(`BEGIN; ${SNAPSHOT}`);
+        const result = await fn(async (sql, params) => (await client.query(sql, params)).rows);
+        await client.query('COMMIT');
+        return result;
+      }),
       close: () => prisma.$disconnect(),
       pool,
     };
   }
-  const dir = path.join(opts.dataDir, 'pglite');
-  mkdirSync(dir, { recursive: true });
-  const lite = new PGlite(dir);
-  await applyMigrations(pgliteRunner(lite));
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+  const embedded = await openPglite(opts.dataDir);
+  try {
+    await applyMigrations(pgliteRunner(embedded.lite));
+  } catch (err) {
+    await embedded.close();
+    throw err;
+  }
+  const { PrismaPGlite } = await import('pglite-prisma-adapter');
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(embedded.lite) });
   return {
     prisma,
     kind: 'embedded',
@@ -96,9 +112,20 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
       if (last) await tx.$executeRaw(last);
       return result;
     }),
+    snapshot: async (fn) => {
+      const copy = await embedded.copy();
+      try {
+        return await copy.lite.transaction(async (tx) => {
+          await tx.exec(SNAPSHOT);
+          return fn(async (sql, params) => (await tx.query<never>(sql, params)).rows);
+        });
+      } finally {
+        await copy.close();
+      }
+    },
     close: async () => {
       await prisma.$disconnect();
-      await lite.close();
+      await embedded.close();
     },
   };
 }

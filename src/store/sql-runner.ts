@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 
 /** The two raw-SQL operations migrations need, over either backend. */
 export interface SqlRunner {
