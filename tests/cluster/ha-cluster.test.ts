@@ -6,6 +6,7 @@ import { engineInstalled } from '../../src/ha/engine';
 import { HaFiles } from '../../src/ha/cluster-config';
 import { ProductSimulator } from '../../src/products/simulator';
 import { ReferenceUpstream } from '../../src/sync/reference-upstream';
+import { upstreamEnv } from '../support/sync-server';
 import { freePort } from '../support/postgres';
 import { ClusterHarness, VIP } from './cluster-harness';
 
@@ -48,14 +49,16 @@ suite('HA cluster: the reference scenarios in order', () => {
   const health = async (n: ClusterHarness['p']) => (await h.status(n)).body;
 
   let upstream: { url: string; close(): Promise<void> } | undefined;
+  let vendor: ReferenceUpstream;
 
   beforeAll(async () => {
     h = await ClusterHarness.create();
     // The vendor cloud: approves TEST and sells it licenses, for the sync from the secondary.
-    upstream = await new ReferenceUpstream({
+    vendor = new ReferenceUpstream({
       smartAccounts: [{ name: 'test.example.com', approve: ['TEST'], virtualAccounts: [{ name: 'Default', licenses: [{ tag: 'regid.ha-test.UCL', displayName: 'HA test', billingType: 'PERPETUAL', quantity: 10 }] }] }],
-    }).listen(await freePort());
-    for (const n of [h.p, h.s]) Object.assign(n.env, { SLM_UPSTREAM_URL: upstream.url, SLM_SYNC_INTERVAL_SECONDS: '0' });
+    });
+    upstream = await vendor.listen(await freePort());
+    for (const n of [h.p, h.s]) Object.assign(n.env, { ...upstreamEnv(vendor, upstream.url), SLM_SYNC_INTERVAL_SECONDS: '0' });
   }, 30_000);
 
   afterAll(async () => {
@@ -163,6 +166,8 @@ suite('HA cluster: the reference scenarios in order', () => {
 
     // TEST is requested on the secondary and activated by a synchronization run from there.
     expect((await h.request('POST', h.vipUrl('/api/v1/accounts'), { name: 'TEST' })).status).toBe(201);
+    // The vendor key, installed on the node now Active, reaches both through the replicated settings.
+    expect((await h.request('PUT', h.vipUrl('/api/v1/sync/upstream-key'), { pem: vendor.signingPublicKeyPem })).status).toBe(200);
     const sync = await h.request('POST', h.vipUrl('/api/v1/sync'));
     expect(sync.status).toBe(200);
     expect(sync.body.summary.accountsApproved).toContain('TEST');
