@@ -6,6 +6,7 @@ import { startServer } from '../server';
 import { pgRunner, pgliteRunner } from '../store/sql-runner';
 import { applyMigrations } from '../store/migrate';
 import { registerAdminCommands } from './admin-commands';
+import { superviseServer } from '../ha/supervise-server';
 
 export const program = new Command('slm')
   .description('slm-onprem: on-premises smart-licensing server')
@@ -14,7 +15,9 @@ export const program = new Command('slm')
 program
   .command('serve')
   .description('start the HTTPS server (embedded store unless DATABASE_URL is set)')
-  .action(async () => {
+  .option('--supervised', 'run the server as a child that is restarted on exit, probed every second, killed when hung, and whose cluster is handed over when it cannot serve (what systemd starts)')
+  .action(async (o: { supervised?: boolean }) => {
+    if (o.supervised) return superviseServer(process.argv[1]);
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
     const server = await startServer(config, logger);

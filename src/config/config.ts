@@ -34,7 +34,37 @@ const envSchema = z.object({
   SLM_DUAL_STACK: bool.default(false),
   SLM_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
   SLM_VALIDATE_RESPONSES: bool.default(false),
+  SLM_SUPERVISOR_PROBE_MS: z.coerce.number().int().min(100).max(10_000).default(1000),
+  SLM_SUPERVISOR_HUNG_SECONDS: z.coerce.number().min(0.5).max(300).default(3),
+  SLM_SUPERVISOR_START_SECONDS: z.coerce.number().min(1).max(3600).default(120),
+  SLM_HA_HANDOVER_SECONDS: z.coerce.number().min(1).max(3600).default(5),
+  SLM_HA_HANDOVER_CRASHES: z.coerce.number().int().min(2).max(100).default(3),
 });
+
+/**
+ * What `slm serve --supervised` reads itself. Only these: a server that cannot start because of a
+ * bad value elsewhere must still be watched (and its cluster handed over), not take its supervisor down.
+ */
+const supervisorSchema = envSchema.pick({
+  SLM_DATA_DIR: true, SLM_PORT: true, SLM_BIND: true, SLM_SUPERVISOR_PROBE_MS: true, SLM_SUPERVISOR_HUNG_SECONDS: true,
+  SLM_SUPERVISOR_START_SECONDS: true, SLM_HA_HANDOVER_SECONDS: true, SLM_HA_HANDOVER_CRASHES: true,
+});
+
+export type SupervisorConfig = {
+  dataDir: string;
+  port: number;
+  bind: string;
+  /** Health probe period (and its timeout). */
+  probeMs: number;
+  /** A server that answered before and then answers no probe for this long is killed (SIGKILL) and restarted. */
+  hungMs: number;
+  /** A starting server that never answers within this long is killed and restarted. */
+  startMs: number;
+  /** A cluster node whose server should serve the VIP but has not for this long hands the cluster to its peer. */
+  handoverMs: number;
+  /** This many exits within a minute on the node that should be Active hand the cluster over at once. */
+  handoverCrashes: number;
+};
 
 export type Config = {
   port: number;
@@ -73,8 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+    throw invalid(parsed.error.issues);
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.SLM_DATA_DIR);
@@ -101,6 +130,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dualStack: e.SLM_DUAL_STACK,
     shutdownGraceSeconds: e.SLM_SHUTDOWN_GRACE_SECONDS,
     validateResponses: e.SLM_VALIDATE_RESPONSES,
+  };
+}
+
+const invalid = (issues: z.core.$ZodIssue[]) =>
+  new ConfigError(`Invalid configuration:\n  ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+
+export function loadSupervisorConfig(env: NodeJS.ProcessEnv = process.env): SupervisorConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in supervisorSchema.shape && v !== undefined && v !== ''));
+  const parsed = supervisorSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues);
+  }
+  const e = parsed.data;
+  return {
+    dataDir: path.resolve(e.SLM_DATA_DIR), port: e.SLM_PORT, bind: e.SLM_BIND, probeMs: e.SLM_SUPERVISOR_PROBE_MS,
+    hungMs: e.SLM_SUPERVISOR_HUNG_SECONDS * 1000, startMs: e.SLM_SUPERVISOR_START_SECONDS * 1000,
+    handoverMs: e.SLM_HA_HANDOVER_SECONDS * 1000, handoverCrashes: e.SLM_HA_HANDOVER_CRASHES,
   };
 }
 

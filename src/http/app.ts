@@ -40,7 +40,7 @@ export function createApp(ctx: AppContext): Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/ha/role' },
       // One compact line per request: serializing every header of every product message cost more
       // CPU than the message's own SQL. Successful product messages log at debug (thousands a
       // second at scale); failures and everything else stay visible at info and above.

@@ -1,0 +1,188 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+
+/** What a health probe learned: the role the server answered with, or undefined when it did not answer. */
+export type ProbeResult = 'active' | 'standby' | 'standalone' | undefined;
+
+/** The cluster side of supervision (absent on a stand-alone server). */
+export interface ServiceGuard {
+  /** Whether the monitor assigns this node the primary (its server should serve the VIP); undefined when unknown. */
+  assignedPrimary(): Promise<boolean | undefined>;
+  /** The lease rule while the server cannot serve: lets go of the VIP address if this node holds it. */
+  releaseVip(): Promise<void>;
+  /** Hands the cluster to the peer through the engine; resolves undefined when done, else why not. */
+  handOver(reason: string): Promise<string | undefined>;
+}
+
+export type SupervisorOptions = {
+  spawnServer: () => ChildProcess;
+  probe: (timeoutMs: number) => Promise<ProbeResult>;
+  guard?: ServiceGuard;
+  logger: Logger;
+  probeMs: number;
+  hungMs: number;
+  startMs: number;
+  handoverMs: number;
+  handoverCrashes: number;
+  now?: () => number;
+};
+
+const CRASH_WINDOW_MS = 60_000;
+/** A failed hand-over (no healthy standby yet, engine busy) is tried again after this long. */
+const HANDOVER_RETRY_MS = 5000;
+/** Restart at once after one exit; back off while it keeps failing (a broken config should not spin). */
+const restartDelay = (recentExits: number) => (recentExits <= 1 ? 0 : Math.min(250 * 2 ** (recentExits - 2), 10_000));
+
+/**
+ * Keeps one `slm serve` child alive and answering: restarts it when it exits, probes it through its
+ * HTTP stack every `probeMs`, and kills (SIGKILL) a server that stops answering for `hungMs`: a
+ * stopped or deadlocked process cannot let go of the VIP, a dead one can. On a cluster node whose
+ * database the monitor assigns the primary role, a server that has not served again within
+ * `handoverMs` (or keeps crashing) makes the supervisor hand the cluster to the peer; the monitor
+ * stays the judge of which node is primary.
+ */
+export class Supervisor {
+  private child?: ChildProcess;
+  private spawnedAt = 0;
+  private lastAnswerAt?: number;
+  private lastRole: ProbeResult;
+  private outageSince?: number;
+  private handoverTriedAt?: number;
+  private handoverNote?: string;
+  private exits: number[] = [];
+  private timer?: NodeJS.Timeout;
+  private restartTimer?: NodeJS.Timeout;
+  private busy = false;
+  private handingOver?: Promise<void>;
+  private stopping = false;
+  private readonly now: () => number;
+
+  constructor(private readonly o: SupervisorOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): void {
+    this.spawn();
+    this.timer = setInterval(() => void this.tick(), this.o.probeMs);
+  }
+
+  /** Stops supervising and sends `signal` to the server; resolves once it has exited. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', killAfterMs = 30_000): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private spawn(): void {
+    if (this.stopping) return;
+    const child = this.o.spawnServer();
+    this.child = child;
+    this.spawnedAt = this.now();
+    this.lastAnswerAt = undefined;
+    this.o.logger.info({ pid: child.pid }, 'supervisor: server started');
+    child.once('exit', (code, signal) => this.exited(child, code, signal));
+  }
+
+  private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.child) return;
+    this.child = undefined;
+    if (this.stopping) return;
+    const t = this.now();
+    this.exits = [...this.exits.filter((x) => t - x < CRASH_WINDOW_MS), t];
+    const delay = restartDelay(this.exits.length);
+    this.o.logger.warn({ code, signal, exitsInLastMinute: this.exits.length, restartInMs: delay }, 'supervisor: server exited; restarting it');
+    if (this.lastRole === 'active') this.outageSince ??= t;
+    void this.o.guard?.releaseVip().catch(() => undefined);
+    this.restartTimer = setTimeout(() => this.spawn(), delay);
+    if (this.o.guard && this.exits.length >= this.o.handoverCrashes) void this.tick();
+  }
+
+  /** One probe, then the decisions that follow from it (kill a hung server, hand over). */
+  async tick(): Promise<void> {
+    if (this.busy || this.stopping) return;
+    this.busy = true;
+    try {
+      const child = this.child;
+      const sentAt = this.now();
+      const role = child ? await this.o.probe(this.o.probeMs) : undefined;
+      if (child && child === this.child) {
+        if (role) {
+          this.lastAnswerAt = this.now();
+          this.lastRole = role;
+        } else this.killIfHung(child);
+      }
+      await this.followOutage(role, sentAt);
+    } catch (err) {
+      this.o.logger.error({ err }, 'supervisor: check failed');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private killIfHung(child: ChildProcess): void {
+    const t = this.now();
+    const since = this.lastAnswerAt ?? this.spawnedAt;
+    const limit = this.lastAnswerAt !== undefined ? this.o.hungMs : this.o.startMs;
+    if (t - since < limit) return;
+    this.o.logger.error({ pid: child.pid, silentMs: t - since }, 'supervisor: server does not answer its health probe; killing it (SIGKILL)');
+    if (this.lastRole === 'active') this.outageSince ??= since;
+    void this.o.guard?.releaseVip().catch(() => undefined);
+    child.kill('SIGKILL');
+  }
+
+  /** Tracks how long this node has failed to serve while the monitor wants it to; hands over past the limit. */
+  private async followOutage(role: ProbeResult, sentAt: number): Promise<void> {
+    if (role === 'active' || role === 'standalone') {
+      if (this.outageSince !== undefined) this.o.logger.info({ outageMs: this.now() - this.outageSince }, 'supervisor: server serves again');
+      this.outageSince = undefined;
+      this.handoverNote = undefined;
+      return;
+    }
+    const guard = this.o.guard;
+    if (!guard) return;
+    const primary = await guard.assignedPrimary();
+    if (primary === false) {
+      this.outageSince = undefined;
+      return;
+    }
+    if (primary === undefined && this.outageSince === undefined) return;
+    this.outageSince ??= role === undefined && this.lastRole === 'active' ? sentAt : this.now();
+    const t = this.now();
+    const crashing = this.exits.filter((x) => t - x < CRASH_WINDOW_MS).length >= this.o.handoverCrashes;
+    if (t - this.outageSince < this.o.handoverMs && !crashing) return;
+    if (this.handingOver || (this.handoverTriedAt !== undefined && t - this.handoverTriedAt < HANDOVER_RETRY_MS)) return;
+    this.handoverTriedAt = t;
+    const since = this.outageSince;
+    const reason = crashing
+      ? `the server exited ${this.o.handoverCrashes} times within a minute`
+      : `the server has not served for ${((t - since) / 1000).toFixed(1)} s`;
+    this.o.logger.error({ reason }, 'supervisor: handing the cluster over to the peer');
+    // In the background: probing and restarting go on while the engine switches over.
+    this.handingOver = guard.handOver(reason).then((why) => {
+      if (why === undefined) {
+        this.o.logger.warn({ afterMs: this.now() - since }, 'supervisor: this node is not the primary now; it follows as Standby');
+        this.outageSince = undefined;
+        this.exits = [];
+      } else if (why !== this.handoverNote) {
+        this.handoverNote = why;
+        this.o.logger.error({ why }, 'supervisor: could not hand over (will retry)');
+      }
+    }).finally(() => (this.handingOver = undefined));
+  }
+
+  /** Resolves when no hand-over is under way (tests, shutdown). */
+  async settled(): Promise<void> {
+    await this.handingOver;
+  }
+}
