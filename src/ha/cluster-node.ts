@@ -110,6 +110,9 @@ export class ClusterNode implements HaView {
 
   private vip: VipDriver;
   private roleListener?: (role: NodeRole) => void;
+  /** The last problem logged per subject: a condition that persists is logged when it starts, not every tick. */
+  private readonly logged = new Map<string, string>();
+  private peerConnected?: boolean;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     this.config = opts.config;
@@ -168,7 +171,10 @@ export class ClusterNode implements HaView {
     this.ticking = (async () => {
       do {
         this.again = false;
-        await this.evaluate().catch((err) => this.opts.logger.error({ err }, 'ha: evaluation failed'));
+        await this.evaluate().then(
+          () => this.quiet('evaluation'),
+          (err) => this.once('evaluation', 'error', { err: (err as Error).message }, 'ha: evaluation failed'),
+        );
       } while (this.again && !this.stopped);
     })().finally(() => (this.ticking = undefined));
     return this.ticking;
@@ -186,6 +192,11 @@ export class ClusterNode implements HaView {
     }
     await this.openClusterLinks();
     const now = Date.now();
+    const connected = this.peer.connected(now);
+    if (connected !== this.peerConnected) {
+      this.peerConnected = connected;
+      this.opts.logger[connected ? 'info' : 'warn']({ peer: peerOf(config).name }, connected ? 'ha: heartbeat Connected' : 'ha: heartbeat Disconnected');
+    }
     try {
       this.nodes = await this.monitor.nodes();
       this.monitorAt = now;
@@ -211,6 +222,19 @@ export class ClusterNode implements HaView {
     }
   }
 
+  private once(subject: string, level: 'warn' | 'error', fields: Record<string, unknown>, msg: string) {
+    const key = `${msg} ${JSON.stringify(fields)}`;
+    if (this.logged.get(subject) === key) return;
+    this.logged.set(subject, key);
+    this.opts.logger[level](fields, msg);
+  }
+
+  /** The subject's problem is over: say so once, and log it again if it comes back. */
+  private quiet(subject: string) {
+    if (!this.logged.delete(subject)) return;
+    this.opts.logger.info({ subject }, 'ha: recovered');
+  }
+
   private async becomeActive() {
     try {
       await this.opts.prepareActive();
@@ -227,10 +251,11 @@ export class ClusterNode implements HaView {
   private async takeVip() {
     try {
       await this.vip.acquire();
+      this.quiet('vip');
       this.opts.logger.info({ vip: this.config.vip.address }, 'ha: VIP acquired');
     } catch (err) {
       // The old Active may not have let go yet (same host in tests): try again at the next tick.
-      this.opts.logger.warn({ err: (err as Error).message }, 'ha: VIP not acquired yet');
+      this.once('vip', 'warn', { err: (err as Error).message }, 'ha: VIP not acquired yet (retrying every tick; logged once)');
     }
   }
 
@@ -264,11 +289,16 @@ export class ClusterNode implements HaView {
           return this.heartbeat();
         },
         'GET /ha/cluster': () => describeCluster(this.config),
+        // For `slm ha status` on this node (it holds the cluster key): the facts only this server knows.
+        'GET /ha/status': () => this.status(),
       });
       const me = localOf(this.config);
       await endpoint.listen(me.clusterAddress, this.config.heartbeatPort).then(
-        () => (this.endpoint = endpoint),
-        (err) => this.opts.logger.warn({ err: (err as Error).message }, 'ha: heartbeat listener not open yet'),
+        () => {
+          this.endpoint = endpoint;
+          this.quiet('endpoint');
+        },
+        (err) => this.once('endpoint', 'warn', { err: (err as Error).message }, 'ha: heartbeat listener not open yet (retrying; logged once)'),
       );
     }
     if (!this.listening) {

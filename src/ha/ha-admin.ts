@@ -10,7 +10,7 @@ import {
 import { engineInstalled, failoverProfileSql, PgAutoctl, postmasterPid, type FailoverProfile } from './engine';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACTIVE_GOAL_STATES } from './cluster-state';
-import { MonitorClient, nodePgUri, PgLink, type MonitorNode } from './monitor';
+import { MonitorClient, monitorUriProblem, nodePgUri, permanentConnectError, PgLink, type MonitorNode } from './monitor';
 import { signedRequest } from './heartbeat';
 import { replayState, replicationToStandbys } from './replication';
 import { removeAddress } from './vip';
@@ -120,14 +120,15 @@ export class HaAdmin {
     if (!monitorUri) {
       const host = o.monitorHost ?? '127.0.0.1';
       localPgdata = this.files.localMonitorPgdata;
-      monitorUri = `postgres://autoctl_node@${host}:${o.monitorPort}/pg_auto_failover?sslmode=prefer`;
+      monitorUri = `postgres://autoctl_node@${host}:${o.monitorPort}/pg_auto_failover?sslmode=require`;
       if (!existsSync(localPgdata)) {
         this.env.say(`Creating the monitor on ${host}:${o.monitorPort}...`);
         await this.engine.createMonitor({ pgdata: localPgdata, host, port: o.monitorPort! });
       }
       await this.engine.startService(localPgdata);
     }
-    await this.waitMonitor(monitorUri);
+    // A monitor on another host is up already: a refused connection there is a wrong URI or port.
+    await this.waitMonitor(monitorUri, o.monitorUri ? 3000 : 30_000);
     await this.applyProfile(monitorUri, o.failoverProfile);
 
     if (existsSync(path.join(o.pgdata, 'PG_VERSION')) && postmasterPid(o.pgdata)) {
@@ -345,7 +346,13 @@ export class HaAdmin {
     this.env.say('Next: set the Host Common Name to this server\'s own address, synchronize, and re-register products to it.');
   }
 
+  /**
+   * Waits for the monitor to answer. A refused or timed-out connection is retried (a monitor
+   * started just now takes a moment) for `timeoutMs`; an error that waiting cannot fix fails at once.
+   */
   private async waitMonitor(uri: string, timeoutMs = 30_000): Promise<void> {
+    const problem = monitorUriProblem(uri);
+    if (problem) throw badRequest('HA_MONITOR_URI_INVALID', `monitor URI: ${problem}`);
     const monitor = new MonitorClient(uri);
     const deadline = Date.now() + timeoutMs;
     try {
@@ -354,7 +361,9 @@ export class HaAdmin {
           await monitor.nodes();
           return;
         } catch (err) {
-          if (Date.now() > deadline) throw new AppError('HA_MONITOR_UNREACHABLE', 503, `the monitor at ${new URL(uri).host} does not answer: ${(err as Error).message}`);
+          if (permanentConnectError(err) || Date.now() > deadline) {
+            throw new AppError('HA_MONITOR_UNREACHABLE', 503, `the monitor at ${new URL(uri).host} does not answer: ${(err as Error).message}`);
+          }
           await sleep(200);
         }
       }

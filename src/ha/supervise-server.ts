@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSupervisorConfig, type SupervisorConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { HaFiles, localOf } from './cluster-config';
 import { ClusterGuard, probeRole } from './handover';
 import { Supervisor } from './supervisor';
 
+/** systemd's default stop timeout is 90 s; the server's own shutdown needs part of it. */
+const HANDOVER_ON_STOP_MS = 30_000;
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -35,16 +38,22 @@ export function superviseServer(entry: string): void {
   supervisor.start();
   logger.info({ probeMs: config.probeMs, hungMs: config.hungMs, handoverMs: config.handoverMs }, 'supervisor: watching the server');
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    // Stopping the service on the node that should be Active: hand over first, while this server
+    // still serves, so the VIP moves in a switchover instead of going dark.
+    if (await guard.assignedPrimary()) {
+      logger.warn({ signal }, 'supervisor: stopping on the primary node: handing the cluster over first');
+      const why = await Promise.race([guard.handOver('the service is stopping'), sleep(HANDOVER_ON_STOP_MS, 'timed out')]);
+      if (why) logger.error({ why }, 'supervisor: no hand-over before stopping');
+    }
     logger.info({ signal }, 'supervisor: stopping the server');
-    void supervisor
-      .stop(signal, 60_000)
-      .then(() => supervisor.settled())
-      .then(() => guard.close())
-      .finally(() => process.exit(0));
+    await supervisor.stop(signal, 60_000);
+    await supervisor.settled();
+    await guard.close();
+    process.exit(0);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }

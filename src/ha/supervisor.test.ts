@@ -90,7 +90,7 @@ describe('Supervisor', () => {
     const t0 = Date.now();
     process.kill(first, 'SIGKILL');
     await until('a new server answers', async () => sup!.pid !== first && (await probe(port)(200)) === 'standby');
-    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(Date.now() - t0).toBeLessThan(8000);
   });
 
   test('When the server stops answering (SIGSTOP), then it is killed after the hung limit and a new one serves', async () => {
@@ -101,7 +101,7 @@ describe('Supervisor', () => {
     await until('a new server answers', async () => sup!.pid !== first && (await probe(port)(200)) === 'standby');
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeGreaterThanOrEqual(300);
-    expect(elapsed).toBeLessThan(3000);
+    expect(elapsed).toBeLessThan(8000);
     expect(() => process.kill(first, 0)).toThrow();
   });
 

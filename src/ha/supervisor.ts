@@ -51,6 +51,7 @@ export class Supervisor {
   private handoverNote?: string;
   private exits: number[] = [];
   private timer?: NodeJS.Timeout;
+  private loopTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
   private busy = false;
   private handingOver?: Promise<void>;
@@ -67,13 +68,21 @@ export class Supervisor {
 
   start(): void {
     this.spawn();
-    this.timer = setInterval(() => void this.tick(), this.o.probeMs);
+    // Hung detection runs on its own timer: it must not wait for a probe that is itself waiting.
+    this.timer = setInterval(() => this.child && this.killIfHung(this.child), Math.min(250, this.o.probeMs / 2));
+    const loop = async () => {
+      const t0 = this.now();
+      await this.tick();
+      if (!this.stopping) this.loopTimer = setTimeout(() => void loop(), Math.max(0, this.o.probeMs - (this.now() - t0)));
+    };
+    void loop();
   }
 
   /** Stops supervising and sends `signal` to the server; resolves once it has exited. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', killAfterMs = 30_000): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
+    clearTimeout(this.loopTimer);
     clearTimeout(this.restartTimer);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -108,19 +117,17 @@ export class Supervisor {
     if (this.o.guard && this.exits.length >= this.o.handoverCrashes) void this.tick();
   }
 
-  /** One probe, then the decisions that follow from it (kill a hung server, hand over). */
+  /** One probe, then what follows from it for the cluster (hand over). */
   async tick(): Promise<void> {
     if (this.busy || this.stopping) return;
     this.busy = true;
     try {
       const child = this.child;
       const sentAt = this.now();
-      const role = child ? await this.o.probe(this.o.probeMs) : undefined;
-      if (child && child === this.child) {
-        if (role) {
-          this.lastAnswerAt = this.now();
-          this.lastRole = role;
-        } else this.killIfHung(child);
+      const role = child ? await this.probe() : undefined;
+      if (child && child === this.child && role) {
+        this.lastAnswerAt = this.now();
+        this.lastRole = role;
       }
       await this.followOutage(role, sentAt);
     } catch (err) {
@@ -130,7 +137,19 @@ export class Supervisor {
     }
   }
 
+  /** The probe, bounded by a timer of its own (a socket timeout only counts idle time). */
+  private async probe(): Promise<ProbeResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.o.probeMs)));
+    try {
+      return await Promise.race([this.o.probe(this.o.probeMs), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private killIfHung(child: ChildProcess): void {
+    if (child.killed || child.exitCode !== null || child.signalCode !== null || this.stopping) return;
     const t = this.now();
     const since = this.lastAnswerAt ?? this.spawnedAt;
     const limit = this.lastAnswerAt !== undefined ? this.o.hungMs : this.o.startMs;
@@ -157,9 +176,12 @@ export class Supervisor {
       return;
     }
     if (primary === undefined && this.outageSince === undefined) return;
-    this.outageSince ??= role === undefined && this.lastRole === 'active' ? sentAt : this.now();
     const t = this.now();
     const crashing = this.exits.filter((x) => t - x < CRASH_WINDOW_MS).length >= this.o.handoverCrashes;
+    // A first start (nothing answered yet) is not an outage until it crashes repeatedly: a cold start
+    // may take longer than the hand-over limit, and a hung one is killed after `startMs`.
+    if (this.outageSince === undefined && role === undefined && this.lastRole === undefined && !crashing) return;
+    this.outageSince ??= role === undefined && this.lastRole === 'active' ? sentAt : t;
     if (t - this.outageSince < this.o.handoverMs && !crashing) return;
     if (this.handingOver || (this.handoverTriedAt !== undefined && t - this.handoverTriedAt < HANDOVER_RETRY_MS)) return;
     this.handoverTriedAt = t;
