@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { SyncPause } from './ha/sync-pause';
 import type { Config } from './config/config';
 import type { Store } from './store/database';
 import type { Clock } from './clock';
@@ -43,5 +44,5 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const products = new ProductService(db, accounts, events, clock);
   const sync = new SyncService(db, settings, hcn, pki, events, clock, { upstreamUrl: config.upstreamUrl, logger });
   const syncScheduler = new SyncScheduler(sync, settings, clock, logger, { intervalSeconds: config.syncIntervalSeconds });
-  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
+  return { config, store, db, logger, clock, pki, jwt, events, settings, users, hcn, sync, syncScheduler, syncPause: new SyncPause(config.dataDir), licenses, accounts, tokens, apiClients, idempotency, transport, products, ha };
 }

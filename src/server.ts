@@ -8,6 +8,7 @@ import { createApp } from './http/app';
 import { HttpsListeners } from './http/https-listeners';
 import { INSTALLED_AT_KEY } from './licenses/license-service';
 import { ClusterRuntime } from './ha/cluster-server';
+import { followSyncPause } from './ha/sync-pause';
 
 export type RunningServer = {
   ctx: AppContext;
@@ -42,7 +43,7 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   const address = await listeners.listen(config.bind, config.port);
   await cluster?.serving(listeners, ctx);
   // In a cluster the HA feature runs the scheduler while this node is Active.
-  if (!cluster) ctx.syncScheduler.start();
+  const stopSyncFollow = cluster ? undefined : followSyncPause(ctx.syncPause, ctx.syncScheduler, () => true, logger);
   logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName }, 'slm-onprem listening');
 
   let stopping: Promise<void> | undefined;
@@ -50,6 +51,7 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
     (stopping ??= (async () => {
       await cluster?.stop();
       stopCertificateWatch();
+      stopSyncFollow?.();
       await ctx.syncScheduler.stop();
       stopIdempotencyCleanup();
       await listeners.close(undefined, config.shutdownGraceSeconds * 1000);

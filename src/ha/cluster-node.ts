@@ -6,6 +6,7 @@ import { MonitorClient, PgLink, type MonitorNode } from './monitor';
 import { replayState, replicationToStandbys } from './replication';
 import { systemInfo, type SystemInfo } from './system-info';
 import type { VipDriver } from './vip';
+import { SyncPause, type SyncPauseState } from './sync-pause';
 
 export type NodeRole = Role | 'standalone';
 
@@ -23,7 +24,7 @@ export type HaNodeView = {
 };
 
 export type HaStatus =
-  | { enabled: false }
+  | { enabled: false; syncPaused?: SyncPauseState }
   | {
       enabled: true;
       status: 'Normal' | 'Degraded' | 'Failover';
@@ -53,6 +54,12 @@ export interface HaView {
   systemInfo(): SystemInfo;
 }
 
+/** A stand-alone server's status: after a teardown it says that synchronization waits for a confirmation. */
+function standaloneStatus(dataDir: string): HaStatus {
+  const syncPaused = new SyncPause(dataDir).state();
+  return syncPaused ? { enabled: false, syncPaused } : { enabled: false };
+}
+
 export class StandaloneHa implements HaView {
   constructor(private readonly dataDir: string) {}
   role(): NodeRole {
@@ -62,7 +69,7 @@ export class StandaloneHa implements HaView {
     return undefined;
   }
   async status(): Promise<HaStatus> {
-    return { enabled: false };
+    return standaloneStatus(this.dataDir);
   }
   systemInfo() {
     return systemInfo(this.dataDir);
@@ -335,7 +342,7 @@ export class ClusterNode implements HaView {
 
   async status(): Promise<HaStatus> {
     const config = this.config;
-    if (this.current === 'standalone') return { enabled: false };
+    if (this.current === 'standalone') return standaloneStatus(this.opts.files.dataDir);
     const now = Date.now();
     const active = this.current === 'active';
     const [standbys, replay, events] = await Promise.all([

@@ -14,6 +14,7 @@ import { HaFiles } from './cluster-config';
 import { ClusterNode, type HaView } from './cluster-node';
 import { createStandbyApp } from './standby-app';
 import { NoVip, vipDriver } from './vip';
+import { followSyncPause } from './sync-pause';
 
 /**
  * The server's cluster mode, in two phases. Until this node is first Active it serves only the
@@ -31,6 +32,7 @@ export class ClusterRuntime {
   private isReady = false;
   private standbyApp?: RequestListener;
   private preliminary?: HttpsListeners;
+  private stopSyncFollow?: () => void;
 
   private constructor(private readonly config: Config, private readonly logger: Logger, files: HaFiles) {
     const cluster = files.readCluster()!;
@@ -120,8 +122,9 @@ export class ClusterRuntime {
   async serving(listeners: HttpsListeners, ctx: AppContext): Promise<void> {
     const clusterConfig = new HaFiles(this.config.dataDir).readCluster();
     if (clusterConfig) this.node.useVip(vipDriver(clusterConfig, listeners));
-    this.node.onRoleChange((role) => (role === 'standby' ? void ctx.syncScheduler.stop() : ctx.syncScheduler.start()));
-    ctx.syncScheduler.start();
+    const mayRun = () => this.node.role() !== 'standby' && !ctx.syncPause.state();
+    this.node.onRoleChange(() => (mayRun() ? ctx.syncScheduler.start() : void ctx.syncScheduler.stop()));
+    this.stopSyncFollow = followSyncPause(ctx.syncPause, ctx.syncScheduler, () => this.node.role() !== 'standby', this.logger);
     this.isReady = true;
     this.markReady();
   }
@@ -131,6 +134,7 @@ export class ClusterRuntime {
   }
 
   async stop(): Promise<void> {
+    this.stopSyncFollow?.();
     await this.node.stop();
     await this.preliminary?.close(undefined, 500);
   }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -14,6 +14,9 @@ import { MonitorClient, monitorUriProblem, nodePgUri, permanentConnectError, PgL
 import { signedRequest } from './heartbeat';
 import { replayState, replicationToStandbys } from './replication';
 import { removeAddress } from './vip';
+import { serverSummary } from './status-summary';
+import { findLeftovers, handleLeftovers } from './leftovers';
+import { SyncPause } from './sync-pause';
 
 export type HaAdminEnv = {
   dataDir: string;
@@ -40,9 +43,10 @@ export type DeployOptions = {
   monitorHost?: string;
   monitorPort?: number;
   failoverProfile: FailoverProfile;
+  /** Move aside what an earlier attempt or a teardown left (else the command names it and stops). */
+  clean?: boolean;
 };
 
-const STOPPED = 'Error: cluster is not currently running on this node';
 const NOT_ENABLED = 'HA is not enabled.';
 
 /**
@@ -52,10 +56,12 @@ const NOT_ENABLED = 'HA is not enabled.';
 export class HaAdmin {
   readonly files: HaFiles;
   readonly engine: PgAutoctl;
+  private readonly syncPause: SyncPause;
 
   constructor(private readonly env: HaAdminEnv) {
     this.files = new HaFiles(env.dataDir);
     this.engine = new PgAutoctl(this.files.engineRoot);
+    this.syncPause = new SyncPause(env.dataDir);
   }
 
   private get now() {
@@ -129,6 +135,8 @@ export class HaAdmin {
     }
     // A monitor on another host is up already: a refused connection there is a wrong URI or port.
     await this.waitMonitor(monitorUri, o.monitorUri ? 3000 : 30_000);
+    const found = await findLeftovers({ engine: this.engine, pgdata: o.pgdata, nodeName: PRIMARY_NODE, monitorUri, newPgdata: false, stamp: String(this.now.getTime()) });
+    await handleLeftovers(found, o.clean === true, this.env.say, 'slm ha deploy ...');
     await this.applyProfile(monitorUri, o.failoverProfile);
 
     if (existsSync(path.join(o.pgdata, 'PG_VERSION')) && postmasterPid(o.pgdata)) {
@@ -157,22 +165,22 @@ export class HaAdmin {
       failoverProfile: o.failoverProfile,
       services: 'running',
     });
+    this.syncPause.resume();
     this.env.say(`Deployed in ${((Date.now() - t0) / 1000).toFixed(1)} s: this node is ${PRIMARY_NODE}, VIP ${o.vip} (${o.vipDriver}).`);
     this.env.say('Restart the slm server on this node (it starts in cluster mode), then run ha_provision_standby on the secondary.');
   }
 
-  async provisionStandby(o: { primary: string; heartbeatPort: number; pgdata: string }): Promise<void> {
+  async provisionStandby(o: { primary: string; heartbeatPort: number; pgdata: string; clean?: boolean }): Promise<void> {
     const keys = this.preflight();
     const pg = this.localPg();
-    if (existsSync(o.pgdata) && readdirSync(o.pgdata).length > 0) {
-      throw conflict('HA_PGDATA_NOT_EMPTY', `${o.pgdata} is not empty: the standby is cloned from the primary into a new directory`);
-    }
     const description = await signedRequest<ClusterDescription>(Buffer.from(keys.clusterKey, 'base64'), o.primary, o.heartbeatPort, 'GET', '/ha/cluster', undefined, 3000)
       .catch((err: AppError) => {
         throw err.code === 'HA_PEER_UNREACHABLE'
           ? new AppError('HA_PRIMARY_NOT_DEPLOYED', 409, `the primary's cluster endpoint ${o.primary}:${o.heartbeatPort} does not answer: run ha_deploy there and restart its server first`)
           : err;
       });
+    const found = await findLeftovers({ engine: this.engine, pgdata: o.pgdata, nodeName: SECONDARY_NODE, monitorUri: description.monitorUri, newPgdata: true, stamp: String(this.now.getTime()) });
+    await handleLeftovers(found, o.clean === true, this.env.say, `slm ha provision-standby --primary ${o.primary} --pgdata ${o.pgdata}`);
     const t0 = Date.now();
     this.env.say(`Cloning the primary's database into ${o.pgdata}...`);
     await this.engine.createNode({ pgdata: o.pgdata, host: pg.host, port: pg.port, name: SECONDARY_NODE, monitorUri: description.monitorUri });
@@ -191,6 +199,7 @@ export class HaAdmin {
       failoverProfile: description.failoverProfile,
       services: 'running',
     });
+    this.syncPause.resume();
     this.env.say(`Standby provisioned in ${((Date.now() - t0) / 1000).toFixed(1)} s: this node is ${SECONDARY_NODE}, streaming from the primary.`);
     this.env.say('Restart the slm server on this node (it starts in cluster mode, as Standby).');
   }
@@ -275,13 +284,14 @@ export class HaAdmin {
     const config = this.files.readCluster();
     if (!config) return NOT_ENABLED;
     const keeper = this.engine.servicePid(config.pg.pgdata);
-    if (config.services === 'stopped' || !keeper) return STOPPED;
+    if (config.services === 'stopped' || !keeper) throw conflict('HA_NOT_RUNNING', 'cluster is not currently running on this node');
+    const summary = await serverSummary(config, Buffer.from(this.files.requireKeys().clusterKey, 'base64'));
     const monitor = new MonitorClient(config.monitor.uri);
     const local = new PgLink(`postgresql://postgres@${config.pg.host}:${config.pg.port}/${config.pg.database}`);
     try {
       const nodes = await monitor.nodes().catch(() => undefined);
       const mon = new URL(config.monitor.uri);
-      const lines = ['Daemon Status:', `keeper: active`, `monitor: ${nodes ? 'reachable' : 'unreachable'} (${mon.hostname}:${mon.port})`, '', '=====', 'Database Replication Status:', '====='];
+      const lines = [...summary, '', 'Daemon Status:', `keeper: active`, `monitor: ${nodes ? 'reachable' : 'unreachable'} (${mon.hostname}:${mon.port})`, '', '=====', 'Database Replication Status:', '====='];
       const replay = await replayState(local).catch(() => undefined);
       if (!replay) return [...lines, 'Error: the local database is not answering'].join('\n');
       const peerName = peerOf(config).name;
@@ -308,8 +318,7 @@ export class HaAdmin {
   /** Leaves the cluster for good: this node becomes a stand-alone server that keeps its data. */
   async teardown(confirm: () => Promise<string>): Promise<void> {
     const config = this.requireCluster();
-    this.env.say(`This removes ${config.localNode} from the cluster: it becomes a stand-alone server with its current data,`);
-    this.env.say('releases the VIP and disables the cluster services.');
+    for (const line of await this.teardownNotice(config)) this.env.say(line);
     if ((await confirm()).trim() !== 'yes') throw badRequest('HA_TEARDOWN_CANCELLED', 'teardown cancelled: type yes to confirm');
     const pgdata = config.pg.pgdata;
     // The keeper is what leaves the monitor cleanly, so it must run for the drop.
@@ -341,15 +350,51 @@ export class HaAdmin {
         this.env.say(`The monitor on this host keeps running for ${remaining.map((n) => n.name).join(', ')}: run ha_teardown there first, then again here is not needed.`);
       }
     }
+    this.syncPause.pause(`HA teardown of ${config.localNode} at ${this.now.toISOString()}: ${peerOf(config).name} holds a copy of the same accounts`, this.now);
     this.files.retireCluster(String(this.now.getTime()));
     this.env.say('HA is now disabled on this node; it keeps its data as a stand-alone server.');
-    this.env.say('Next: set the Host Common Name to this server\'s own address, synchronize, and re-register products to it.');
+    this.env.say('Synchronization is paused on this node. Next, on the node you keep: slm ha keep-this-node, set the Host Common Name');
+    this.env.say(`to its own address (slm hcn set <address> --url https://<address>:${config.serverPort}), synchronize, and re-register products to it.`);
   }
 
   /**
    * Waits for the monitor to answer. A refused or timed-out connection is retried (a monitor
    * started just now takes a moment) for `timeoutMs`; an error that waiting cannot fix fails at once.
    */
+  /** After a teardown: confirms this node as the copy to keep, so it synchronizes with the vendor again. */
+  async keepThisNode(confirm: () => Promise<string>): Promise<void> {
+    if (this.files.readCluster()) throw conflict('HA_ALREADY_DEPLOYED', 'this node is in a cluster: only the Active node synchronizes; nothing to confirm');
+    const state = this.syncPause.state();
+    if (!state) {
+      this.env.say('Synchronization is not paused on this node.');
+      return;
+    }
+    this.env.say(`Synchronization is paused: ${state.reason}.`);
+    this.env.say('Confirm this node as the copy to keep: it resumes synchronizing with the vendor. Leave the other copy paused');
+    this.env.say('(do not run this command there too), or the vendor receives the same usage twice.');
+    if ((await confirm()).trim() !== 'yes') throw badRequest('HA_CONFIRMATION_CANCELLED', 'cancelled: type yes to confirm');
+    this.syncPause.resume();
+    this.env.say('Confirmed: the running server resumes synchronization within seconds.');
+  }
+
+  /** What teardown does on this node, told from what the monitor says this node is now. */
+  private async teardownNotice(config: ClusterConfig): Promise<string[]> {
+    const monitor = new MonitorClient(config.monitor.uri);
+    const nodes = await monitor.nodes().catch(() => undefined);
+    await monitor.close();
+    const me = nodes?.find((n) => n.name === config.localNode);
+    const peer = peerOf(config).name;
+    const common = ['Its cluster services are disabled; the other node is not changed. Synchronization stays paused on this node until',
+      'you confirm it is the copy to keep (slm ha keep-this-node), so the two copies never report the same usage twice.'];
+    if (!me) return [`This removes ${config.localNode} from the cluster (the monitor does not know its state): it becomes a stand-alone server with its current data.`, ...common];
+    if (ACTIVE_GOAL_STATES.has(me.goalState)) {
+      return [`This node (${config.localNode}) is the Active node. Teardown removes it from the cluster: the monitor promotes ${peer} if it is a healthy`,
+        'standby, and that node takes the VIP; this node releases the VIP and becomes a stand-alone server with its current data.', ...common];
+    }
+    return [`This node (${config.localNode}) is the Standby. Teardown stops its replication and promotes its database to a stand-alone copy`,
+      `with the data replicated so far; ${peer} stays Active and keeps the VIP.`, ...common];
+  }
+
   private async waitMonitor(uri: string, timeoutMs = 30_000): Promise<void> {
     const problem = monitorUriProblem(uri);
     if (problem) throw badRequest('HA_MONITOR_URI_INVALID', `monitor URI: ${problem}`);
