@@ -342,7 +342,9 @@ export class HaAdmin {
     await this.engine.psql(url, 'SELECT pg_reload_conf()');
     if (config.vip.driver === 'iproute2') await removeAddress(config.vip.address, config.vip.prefixLength ?? 32, config.vip.interface ?? 'eth0');
     if (config.monitor.localPgdata) {
-      const remaining = await new MonitorClient(config.monitor.uri).nodes().catch(() => []);
+      const monitor = new MonitorClient(config.monitor.uri);
+      const remaining = await monitor.nodes().catch(() => []);
+      await monitor.close();
       if (remaining.length === 0) {
         await this.engine.stopService(config.monitor.localPgdata);
         this.env.say('The monitor on this host had no node left and was stopped.');

@@ -42,7 +42,9 @@ export async function findLeftovers(o: {
       },
     });
   }
-  const registered = await new MonitorClient(o.monitorUri).nodes().then((nodes) => nodes.some((n) => n.name === o.nodeName), () => false);
+  const monitor = new MonitorClient(o.monitorUri);
+  const registered = await monitor.nodes().then((nodes) => nodes.some((n) => n.name === o.nodeName), () => false);
+  await monitor.close();
   if (registered) {
     found.push({
       what: `the monitor still has a node named ${o.nodeName}`,
