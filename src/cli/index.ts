@@ -6,7 +6,7 @@ import { startServer } from '../server';
 import { pgRunner, pgliteRunner } from '../store/sql-runner';
 import { applyMigrations } from '../store/migrate';
 import { registerAdminCommands } from './admin-commands';
-import { superviseServer } from '../ha/supervise-server';
+import { superviseServer, untilPromoted } from '../ha/supervise-server';
 
 export const program = new Command('slm')
   .description('slm-onprem: on-premises smart-licensing server')
@@ -16,8 +16,10 @@ program
   .command('serve')
   .description('start the HTTPS server (embedded store unless DATABASE_URL is set)')
   .option('--supervised', 'run the server as a child that is restarted on exit, probed every second, killed when hung, and whose cluster is handed over when it cannot serve (what systemd starts)')
-  .action(async (o: { supervised?: boolean }) => {
+  .option('--spare', 'internal (used by --supervised): load, then wait until the supervisor says to serve')
+  .action(async (o: { supervised?: boolean; spare?: boolean }) => {
     if (o.supervised) return superviseServer(process.argv[1]);
+    if (o.spare) await untilPromoted();
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
     const server = await startServer(config, logger);

@@ -39,6 +39,7 @@ const envSchema = z.object({
   SLM_SUPERVISOR_START_SECONDS: z.coerce.number().min(1).max(3600).default(120),
   SLM_HA_HANDOVER_SECONDS: z.coerce.number().min(1).max(3600).default(5),
   SLM_HA_HANDOVER_CRASHES: z.coerce.number().int().min(2).max(100).default(3),
+  SLM_SUPERVISOR_SPARE: bool.default(true),
 });
 
 /**
@@ -47,7 +48,7 @@ const envSchema = z.object({
  */
 const supervisorSchema = envSchema.pick({
   SLM_DATA_DIR: true, SLM_PORT: true, SLM_BIND: true, SLM_SUPERVISOR_PROBE_MS: true, SLM_SUPERVISOR_HUNG_SECONDS: true,
-  SLM_SUPERVISOR_START_SECONDS: true, SLM_HA_HANDOVER_SECONDS: true, SLM_HA_HANDOVER_CRASHES: true,
+  SLM_SUPERVISOR_START_SECONDS: true, SLM_HA_HANDOVER_SECONDS: true, SLM_HA_HANDOVER_CRASHES: true, SLM_SUPERVISOR_SPARE: true,
 });
 
 export type SupervisorConfig = {
@@ -64,6 +65,8 @@ export type SupervisorConfig = {
   handoverMs: number;
   /** This many exits within a minute on the node that should be Active hand the cluster over at once. */
   handoverCrashes: number;
+  /** Keep a second server process loaded and waiting, for a faster restart (costs its memory). */
+  keepSpare: boolean;
 };
 
 export type Config = {
@@ -146,7 +149,7 @@ export function loadSupervisorConfig(env: NodeJS.ProcessEnv = process.env): Supe
   return {
     dataDir: path.resolve(e.SLM_DATA_DIR), port: e.SLM_PORT, bind: e.SLM_BIND, probeMs: e.SLM_SUPERVISOR_PROBE_MS,
     hungMs: e.SLM_SUPERVISOR_HUNG_SECONDS * 1000, startMs: e.SLM_SUPERVISOR_START_SECONDS * 1000,
-    handoverMs: e.SLM_HA_HANDOVER_SECONDS * 1000, handoverCrashes: e.SLM_HA_HANDOVER_CRASHES,
+    handoverMs: e.SLM_HA_HANDOVER_SECONDS * 1000, handoverCrashes: e.SLM_HA_HANDOVER_CRASHES, keepSpare: e.SLM_SUPERVISOR_SPARE,
   };
 }
 

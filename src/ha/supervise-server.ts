@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSupervisorConfig, type SupervisorConfig } from '../config/config';
 import { createLogger } from '../config/logger';
@@ -18,6 +20,27 @@ function probeHost(config: SupervisorConfig, files: HaFiles): string {
   return cluster ? localOf(cluster).publicAddress : config.bind === '::' ? '::1' : '127.0.0.1';
 }
 
+const PROMOTE = 'slm:serve';
+
+/**
+ * `slm serve --spare`: waits, with the server's code already loaded, until the supervisor promotes
+ * this process; exits if the supervisor goes away (before or after): a server without its
+ * supervisor would hold the address its successor needs.
+ */
+export function untilPromoted(): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.once('disconnect', () => process.exit(0));
+    const onMessage = (message: unknown) => {
+      if (message !== PROMOTE) return;
+      process.off('message', onMessage);
+      process.channel?.unref();
+      resolve();
+    };
+    process.on('message', onMessage);
+  });
+}
+
 /**
  * `slm serve --supervised`: what systemd starts. Runs `slm serve` (same entry, same environment) as
  * a child under a Supervisor and forwards SIGTERM/SIGINT to it.
@@ -27,10 +50,14 @@ export function superviseServer(entry: string): void {
   const level = process.env.SLM_LOG_LEVEL ?? 'info';
   const logger = createLogger((LOG_LEVELS.has(level) ? level : 'info') as Parameters<typeof createLogger>[0]);
   const files = new HaFiles(config.dataDir);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const guard = new ClusterGuard(files, logger, config.probeMs);
   const supervisor = new Supervisor({
     ...config,
-    spawnServer: () => spawn(process.execPath, [entry, 'serve'], { stdio: 'inherit', env: process.env }),
+    // Every server starts as a waiting process (its code loaded) and serves once promoted.
+    spawnServer: () => spawn(process.execPath, [entry, 'serve', '--spare'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env }),
+    promote: (child) => child.connected && child.send(PROMOTE),
+    onServer: (pid) => writeFileSync(path.join(config.dataDir, 'server.pid'), `${pid ?? ''}\n`, { mode: 0o600 }),
     probe: (timeoutMs) => probeRole(probeHost(config, files), config.port, timeoutMs),
     guard,
     logger,

@@ -128,6 +128,31 @@ describe('Supervisor', () => {
     expect(guard.handOvers).toEqual([]);
   });
 
+  test('When a spare process is kept, then a restart promotes the process that was already waiting', async () => {
+    const port = await freePort();
+    const started: number[] = [];
+    sup = new Supervisor({
+      spawnServer: () => {
+        const child = spawn(process.execPath, ['-e', `process.on('message', (m) => { if (m === 'go') { ${SERVER}; } })`], {
+          env: { ...process.env, PORT: String(port), ROLE: 'standby' }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+        });
+        started.push(child.pid!);
+        return child;
+      },
+      promote: (child) => child.connected && child.send('go'),
+      keepSpare: true,
+      probe: probe(port),
+      logger: pino({ level: 'silent' }),
+      probeMs: 100, hungMs: 400, startMs: 3000, handoverMs: 800, handoverCrashes: 3,
+    });
+    sup.start();
+    await until('the server answers and a spare waits', async () => (await probe(port)(200)) !== undefined && started.length === 2);
+    const [first, spare] = started;
+    process.kill(first, 'SIGKILL');
+    await until('the spare serves', async () => sup!.pid === spare && (await probe(port)(200)) === 'standby');
+    await until('a new spare waits', () => started.length === 3);
+  });
+
   test('When the Active server comes back within the limit, then nothing is handed over', async () => {
     const guard = new FakeGuard();
     const { port } = await supervise(guard, () => 'active');

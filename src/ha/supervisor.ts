@@ -15,7 +15,14 @@ export interface ServiceGuard {
 }
 
 export type SupervisorOptions = {
+  /** A new server process; with `promote`, one that loads its code and waits to be promoted. */
   spawnServer: () => ChildProcess;
+  /** Tells a waiting process to start serving; false when it cannot be told (it is gone). */
+  promote?: (child: ChildProcess) => boolean;
+  /** Keep one waiting process ready, so a restart skips loading the code (about 1 s idle, 2-5 s on a loaded host). */
+  keepSpare?: boolean;
+  /** Told the pid of each new server (a pid file for operators and tests). */
+  onServer?: (pid: number | undefined) => void;
   probe: (timeoutMs: number) => Promise<ProbeResult>;
   guard?: ServiceGuard;
   logger: Logger;
@@ -43,6 +50,7 @@ const restartDelay = (recentExits: number) => (recentExits <= 1 ? 0 : Math.min(2
  */
 export class Supervisor {
   private child?: ChildProcess;
+  private spare?: ChildProcess;
   private spawnedAt = 0;
   private lastAnswerAt?: number;
   private lastRole: ProbeResult;
@@ -84,6 +92,7 @@ export class Supervisor {
     clearInterval(this.timer);
     clearTimeout(this.loopTimer);
     clearTimeout(this.restartTimer);
+    this.spare?.kill('SIGKILL');
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -95,12 +104,35 @@ export class Supervisor {
 
   private spawn(): void {
     if (this.stopping) return;
-    const child = this.o.spawnServer();
-    this.child = child;
+    let child = this.spare;
+    this.spare = undefined;
+    const fromSpare = child !== undefined;
+    if (!child || !this.promote(child)) {
+      child?.kill('SIGKILL');
+      child = this.o.spawnServer();
+      this.promote(child);
+    }
+    const server = child;
+    this.child = server;
     this.spawnedAt = this.now();
     this.lastAnswerAt = undefined;
-    this.o.logger.info({ pid: child.pid }, 'supervisor: server started');
-    child.once('exit', (code, signal) => this.exited(child, code, signal));
+    this.o.logger.info({ pid: server.pid, fromSpare }, 'supervisor: server started');
+    this.o.onServer?.(server.pid);
+    server.once('exit', (code, signal) => this.exited(server, code, signal));
+  }
+
+  private promote(child: ChildProcess): boolean {
+    return !this.o.promote || (child.exitCode === null && child.signalCode === null && this.o.promote(child));
+  }
+
+  /** A waiting process, started only while the server serves (it must not slow a start down). */
+  private keepSpareReady(): void {
+    if (!this.o.keepSpare || !this.o.promote || this.spare || this.stopping) return;
+    const spare = this.o.spawnServer();
+    this.spare = spare;
+    spare.once('exit', () => {
+      if (this.spare === spare) this.spare = undefined;
+    });
   }
 
   private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -128,6 +160,7 @@ export class Supervisor {
       if (child && child === this.child && role) {
         this.lastAnswerAt = this.now();
         this.lastRole = role;
+        this.keepSpareReady();
       }
       await this.followOutage(role, sentAt);
     } catch (err) {

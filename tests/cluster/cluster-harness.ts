@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -153,13 +153,12 @@ export class ClusterHarness {
     await Promise.race([exited, sleep(5000)]);
   }
 
-  /** The pid of the `slm serve` process itself (the supervisor's child when supervised). */
+  /** The pid of the `slm serve` process itself (the supervisor writes it to `<data dir>/server.pid`). */
   serverPid(n: Node): number | undefined {
-    const pid = n.server?.pid;
-    if (!pid || !this.supervised) return pid;
+    if (!this.supervised) return n.server?.pid;
     try {
-      const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((x) => Number(x.trim())).filter((x) => x > 0);
-      return children[0];
+      const pid = Number(readFileSync(path.join(n.dataDir, 'server.pid'), 'utf8').trim());
+      return pid > 0 ? pid : undefined;
     } catch {
       return undefined;
     }

@@ -94,9 +94,9 @@ suite('HA cluster: the reference scenarios in order', () => {
     expect((await h.cliOk(h.p, ['ha_status'])).trim()).toBe('HA is not enabled.');
     // A monitor that refuses connections is reported at once, not after a long wait.
     const t1 = Date.now();
-    const refused = await h.cli(h.p, ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip, '--pgdata', h.p.pgdata,
+    const monitorRefused = await h.cli(h.p, ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip, '--pgdata', h.p.pgdata,
       '--monitor', `postgres://autoctl_node@127.0.0.1:${await freePort()}/pg_auto_failover?sslmode=require`]);
-    expect(refused.stderr).toContain('HA_MONITOR_UNREACHABLE');
+    expect(monitorRefused.stderr).toContain('HA_MONITOR_UNREACHABLE');
     expect(Date.now() - t1).toBeLessThan(15_000);
 
     let t0 = Date.now();
@@ -249,7 +249,7 @@ suite('HA cluster: the reference scenarios in order', () => {
         const r = await h.request('GET', h.nodeUrl(n, '/api/v1/ha/status'));
         return r.status === 200 && r.body.enabled === false && r;
       }, 30_000);
-      expect(st.body).toEqual({ enabled: false });
+      expect(st.body).toMatchObject({ enabled: false, syncPaused: { reason: expect.stringContaining('HA teardown') } });
       const test = await h.request('GET', h.nodeUrl(n, '/api/v1/accounts/TEST'));
       expect(test.status).toBe(200);
       // Each is writable on its own now.
