@@ -18,9 +18,13 @@ export type RunningServer = {
 };
 
 /** Opens the store, prepares keys and certificates, and serves HTTPS. */
-export async function startServer(config: Config, logger: Logger, clock?: Clock): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, clock?: Clock, promoted?: () => Promise<void>): Promise<RunningServer> {
   // In a cluster the start-up writes below can only run once this node is Active (see src/ha/cluster-server.ts).
   const cluster = ClusterRuntime.detect(config, logger);
+  // A supervisor's spare waits here: in a cluster with everything read-only prepared; on a stand-alone
+  // server with nothing opened (the embedded store admits one process).
+  await cluster?.prepare(clock);
+  await promoted?.();
   const prepared = await cluster?.untilFirstActive(clock);
   const store = prepared?.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
   const ctx = prepared?.ctx ?? (await createContext(config, store, logger, clock));

@@ -19,10 +19,9 @@ program
   .option('--spare', 'internal (used by --supervised): load, then wait until the supervisor says to serve')
   .action(async (o: { supervised?: boolean; spare?: boolean }) => {
     if (o.supervised) return superviseServer(process.argv[1]);
-    if (o.spare) await untilPromoted();
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
-    const server = await startServer(config, logger);
+    const server = await startServer(config, logger, undefined, o.spare ? untilPromoted : undefined);
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       server.stop().then(

@@ -33,6 +33,7 @@ export class ClusterRuntime {
   private standbyApp?: RequestListener;
   private preliminary?: HttpsListeners;
   private stopSyncFollow?: () => void;
+  private prepared?: { view: Awaited<ReturnType<ClusterRuntime['readOnlyView']>>; app: RequestListener; standby: RequestListener };
 
   private constructor(private readonly config: Config, private readonly logger: Logger, files: HaFiles) {
     const cluster = files.readCluster()!;
@@ -67,11 +68,7 @@ export class ClusterRuntime {
    * failover does not pay for it.
    */
   async untilFirstActive(clock?: Clock): Promise<{ store: Store; ctx: AppContext; app: RequestListener }> {
-    const view = await this.readOnlyView(clock);
-    const app = createApp(view.ctx);
-    const standby = createStandbyApp({ jwt: view.ctx.jwt, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
-    this.standbyApp = standby;
-    await Promise.all([warmUp(app), warmUp(standby)]).catch((err) => this.logger.warn({ err: (err as Error).message }, 'ha: warm-up failed'));
+    const { view, app, standby } = this.prepared ?? (await this.prepare(clock));
     const listeners = new HttpsListeners(standby, view.tls);
     await listeners.listen(this.config.bind, this.config.port);
     this.preliminary = listeners;
@@ -87,6 +84,20 @@ export class ClusterRuntime {
       await runner.close();
     }
     return { store: view.ctx.store, ctx: view.ctx, app };
+  }
+
+  /**
+   * The read-only part of a start: the store, the context, both apps built and warmed up. A spare
+   * process (see supervise-server.ts) does this before it is promoted, so a restart skips it.
+   */
+  async prepare(clock?: Clock) {
+    const view = await this.readOnlyView(clock);
+    const app = createApp(view.ctx);
+    const standby = createStandbyApp({ jwt: view.ctx.jwt, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses });
+    this.standbyApp = standby;
+    await Promise.all([warmUp(app), warmUp(standby)]).catch((err) => this.logger.warn({ err: (err as Error).message }, 'ha: warm-up failed'));
+    this.prepared = { view, app, standby };
+    return this.prepared;
   }
 
   /** Retries until the local PostgreSQL answers and holds the keys the primary created. */

@@ -35,6 +35,7 @@ export type SupervisorOptions = {
 };
 
 const CRASH_WINDOW_MS = 60_000;
+const SPARE_RETRY_MS = 10_000;
 /** A failed hand-over (no healthy standby yet, engine busy) is tried again after this long. */
 const HANDOVER_RETRY_MS = 5000;
 /** Restart at once after one exit; back off while it keeps failing (a broken config should not spin). */
@@ -51,6 +52,7 @@ const restartDelay = (recentExits: number) => (recentExits <= 1 ? 0 : Math.min(2
 export class Supervisor {
   private child?: ChildProcess;
   private spare?: ChildProcess;
+  private spareDiedAt?: number;
   private spawnedAt = 0;
   private lastAnswerAt?: number;
   private lastRole: ProbeResult;
@@ -128,10 +130,14 @@ export class Supervisor {
   /** A waiting process, started only while the server serves (it must not slow a start down). */
   private keepSpareReady(): void {
     if (!this.o.keepSpare || !this.o.promote || this.spare || this.stopping) return;
+    // A spare that died on its own (its database restarting, say) is replaced, but not in a loop.
+    if (this.spareDiedAt !== undefined && this.now() - this.spareDiedAt < SPARE_RETRY_MS) return;
     const spare = this.o.spawnServer();
     this.spare = spare;
     spare.once('exit', () => {
-      if (this.spare === spare) this.spare = undefined;
+      if (this.spare !== spare) return;
+      this.spare = undefined;
+      this.spareDiedAt = this.now();
     });
   }
 
