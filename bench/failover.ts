@@ -38,6 +38,7 @@ const secs = (ms: number) => (ms / 1000).toFixed(2);
 async function settle(h: ClusterHarness) {
   const active = await h.activeNode(90_000);
   await h.waitNormal(active, 120_000);
+  await h.waitSparesReady(120_000);
 }
 
 async function round(h: ClusterHarness, load: ProductLoad, mode: Mode): Promise<{ gap: number; victim: Node; handedOver: boolean }> {

@@ -6,7 +6,7 @@ import { loadSupervisorConfig, type SupervisorConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { HaFiles, localOf } from './cluster-config';
 import { ClusterGuard, probeRole } from './handover';
-import { Supervisor } from './supervisor';
+import { SPARE_READY, Supervisor } from './supervisor';
 
 /** systemd's default stop timeout is 90 s; the server's own shutdown needs part of it. */
 const HANDOVER_ON_STOP_MS = 30_000;
@@ -30,6 +30,7 @@ const PROMOTE = 'slm:serve';
 export function untilPromoted(): Promise<void> {
   return new Promise((resolve) => {
     if (!process.send) return resolve();
+    if (!process.connected) process.exit(0);
     process.once('disconnect', () => process.exit(0));
     const onMessage = (message: unknown) => {
       if (message !== PROMOTE) return;
@@ -38,6 +39,7 @@ export function untilPromoted(): Promise<void> {
       resolve();
     };
     process.on('message', onMessage);
+    process.send(SPARE_READY);
   });
 }
 
@@ -57,7 +59,7 @@ export function superviseServer(entry: string): void {
     // Every server starts as a waiting process (its code loaded) and serves once promoted.
     spawnServer: () => spawn(process.execPath, [entry, 'serve', '--spare'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env }),
     promote: (child) => child.connected && child.send(PROMOTE),
-    onServer: (pid) => writeFileSync(path.join(config.dataDir, 'server.pid'), `${pid ?? ''}\n`, { mode: 0o600 }),
+    onState: (state) => writeFileSync(path.join(config.dataDir, 'supervisor.json'), JSON.stringify(state) + '\n', { mode: 0o600 }),
     probe: (timeoutMs) => probeRole(probeHost(config, files), config.port, timeoutMs),
     guard,
     logger,

@@ -62,13 +62,13 @@ describe('Supervisor', () => {
   });
 
   /** `spawns` decides, per start, whether the child serves (with a role) or exits at once. */
-  async function supervise(guard: FakeGuard | undefined, spawns: (n: number) => 'active' | 'standby' | 'fail') {
+  async function supervise(guard: FakeGuard | undefined, spawns: (n: number) => 'active' | 'standby' | 'fail' | 'badconfig') {
     const port = await freePort();
     let n = 0;
     sup = new Supervisor({
       spawnServer: () => {
         const kind = spawns(n++);
-        return spawn(process.execPath, ['-e', kind === 'fail' ? 'process.exit(3)' : SERVER], { env: { ...process.env, PORT: String(port), ROLE: kind }, stdio: 'ignore' });
+        return spawn(process.execPath, ['-e', kind === 'fail' ? 'process.exit(3)' : kind === 'badconfig' ? 'process.exit(2)' : SERVER], { env: { ...process.env, PORT: String(port), ROLE: kind }, stdio: 'ignore' });
       },
       probe: probe(port),
       guard,
@@ -115,6 +115,15 @@ describe('Supervisor', () => {
     await sleep(500);
     expect(guard.handOvers).toHaveLength(1);
     expect(guard.releases).toBeGreaterThanOrEqual(1);
+  });
+
+  test('When the Active server exits with an invalid configuration, then the cluster is handed over at once, without waiting for more crashes', async () => {
+    const guard = new FakeGuard();
+    await supervise(guard, (n) => (n === 0 ? 'active' : 'badconfig'));
+    await sleep(250);
+    process.kill(sup!.pid!, 'SIGKILL');
+    await until('a hand-over', () => guard.handOvers.length > 0);
+    expect(guard.handOvers[0]).toContain('configuration is invalid');
   });
 
   test('When the Standby server dies, then it is restarted and nothing is handed over', async () => {

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 /** What a health probe learned: the role the server answered with, or undefined when it did not answer. */
 export type ProbeResult = 'active' | 'standby' | 'standalone' | undefined;
 
+export type SupervisorState = { serverPid: number | null; spare: { pid: number | null; ready: boolean } | null; configInvalid: boolean };
+
 /** The cluster side of supervision (absent on a stand-alone server). */
 export interface ServiceGuard {
   /** Whether the monitor assigns this node the primary (its server should serve the VIP); undefined when unknown. */
@@ -21,8 +23,8 @@ export type SupervisorOptions = {
   promote?: (child: ChildProcess) => boolean;
   /** Keep one waiting process ready, so a restart skips loading the code (about 1 s idle, 2-5 s on a loaded host). */
   keepSpare?: boolean;
-  /** Told the pid of each new server (a pid file for operators and tests). */
-  onServer?: (pid: number | undefined) => void;
+  /** Told of each change of the server or the spare (a state file for operators and tests). */
+  onState?: (state: SupervisorState) => void;
   probe: (timeoutMs: number) => Promise<ProbeResult>;
   guard?: ServiceGuard;
   logger: Logger;
@@ -35,11 +37,15 @@ export type SupervisorOptions = {
 };
 
 const CRASH_WINDOW_MS = 60_000;
+/** What a spare sends once it has loaded and prepared everything it may before promotion. */
+export const SPARE_READY = 'slm:spare-ready';
 const SPARE_RETRY_MS = 10_000;
 /** A failed hand-over (no healthy standby yet, engine busy) is tried again after this long. */
 const HANDOVER_RETRY_MS = 5000;
 /** Restart at once after one exit; back off while it keeps failing (a broken config should not spin). */
-const restartDelay = (recentExits: number) => (recentExits <= 1 ? 0 : Math.min(250 * 2 ** (recentExits - 2), 10_000));
+const restartDelay = (recentExits: number) => (recentExits <= 2 ? 0 : Math.min(250 * 2 ** (recentExits - 3), 10_000));
+/** `slm serve` exits with 2 on an invalid configuration: restarting cannot fix that. */
+export const CONFIG_ERROR_EXIT = 2;
 
 /**
  * Keeps one `slm serve` child alive and answering: restarts it when it exits, probes it through its
@@ -53,6 +59,8 @@ export class Supervisor {
   private child?: ChildProcess;
   private spare?: ChildProcess;
   private spareDiedAt?: number;
+  private spareReady = false;
+  private configInvalid = false;
   private spawnedAt = 0;
   private lastAnswerAt?: number;
   private lastRole: ProbeResult;
@@ -119,8 +127,13 @@ export class Supervisor {
     this.spawnedAt = this.now();
     this.lastAnswerAt = undefined;
     this.o.logger.info({ pid: server.pid, fromSpare }, 'supervisor: server started');
-    this.o.onServer?.(server.pid);
+    this.publish();
     server.once('exit', (code, signal) => this.exited(server, code, signal));
+  }
+
+  private publish(): void {
+    const spare = this.spare ? { pid: this.spare.pid ?? null, ready: this.spareReady } : null;
+    this.o.onState?.({ serverPid: this.child?.pid ?? null, spare, configInvalid: this.configInvalid });
   }
 
   private promote(child: ChildProcess): boolean {
@@ -134,11 +147,19 @@ export class Supervisor {
     if (this.spareDiedAt !== undefined && this.now() - this.spareDiedAt < SPARE_RETRY_MS) return;
     const spare = this.o.spawnServer();
     this.spare = spare;
+    this.spareReady = false;
+    spare.on('message', (m) => {
+      if (m !== SPARE_READY || this.spare !== spare) return;
+      this.spareReady = true;
+      this.publish();
+    });
     spare.once('exit', () => {
       if (this.spare !== spare) return;
       this.spare = undefined;
       this.spareDiedAt = this.now();
+      this.publish();
     });
+    this.publish();
   }
 
   private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -147,12 +168,14 @@ export class Supervisor {
     if (this.stopping) return;
     const t = this.now();
     this.exits = [...this.exits.filter((x) => t - x < CRASH_WINDOW_MS), t];
+    this.configInvalid = code === CONFIG_ERROR_EXIT;
     const delay = restartDelay(this.exits.length);
     this.o.logger.warn({ code, signal, exitsInLastMinute: this.exits.length, restartInMs: delay }, 'supervisor: server exited; restarting it');
     if (this.lastRole === 'active') this.outageSince ??= t;
     void this.o.guard?.releaseVip().catch(() => undefined);
     this.restartTimer = setTimeout(() => this.spawn(), delay);
-    if (this.o.guard && this.exits.length >= this.o.handoverCrashes) void this.tick();
+    this.publish();
+    if (this.o.guard && (this.configInvalid || this.exits.length >= this.o.handoverCrashes)) void this.tick();
   }
 
   /** One probe, then what follows from it for the cluster (hand over). */
@@ -166,6 +189,7 @@ export class Supervisor {
       if (child && child === this.child && role) {
         this.lastAnswerAt = this.now();
         this.lastRole = role;
+        this.configInvalid = false;
         this.keepSpareReady();
       }
       await this.followOutage(role, sentAt);
@@ -216,7 +240,7 @@ export class Supervisor {
     }
     if (primary === undefined && this.outageSince === undefined) return;
     const t = this.now();
-    const crashing = this.exits.filter((x) => t - x < CRASH_WINDOW_MS).length >= this.o.handoverCrashes;
+    const crashing = this.configInvalid || this.exits.filter((x) => t - x < CRASH_WINDOW_MS).length >= this.o.handoverCrashes;
     // A first start (nothing answered yet) is not an outage until it crashes repeatedly: a cold start
     // may take longer than the hand-over limit, and a hung one is killed after `startMs`.
     if (this.outageSince === undefined && role === undefined && this.lastRole === undefined && !crashing) return;
@@ -225,7 +249,9 @@ export class Supervisor {
     if (this.handingOver || (this.handoverTriedAt !== undefined && t - this.handoverTriedAt < HANDOVER_RETRY_MS)) return;
     this.handoverTriedAt = t;
     const since = this.outageSince;
-    const reason = crashing
+    const reason = this.configInvalid
+      ? 'the server cannot start: its configuration is invalid'
+      : crashing
       ? `the server exited ${this.o.handoverCrashes} times within a minute`
       : `the server has not served for ${((t - since) / 1000).toFixed(1)} s`;
     this.o.logger.error({ reason }, 'supervisor: handing the cluster over to the peer');

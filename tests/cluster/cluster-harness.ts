@@ -153,15 +153,25 @@ export class ClusterHarness {
     await Promise.race([exited, sleep(5000)]);
   }
 
-  /** The pid of the `slm serve` process itself (the supervisor writes it to `<data dir>/server.pid`). */
-  serverPid(n: Node): number | undefined {
-    if (!this.supervised) return n.server?.pid;
+  /** What the node's supervisor reports in `<data dir>/supervisor.json` (server pid, spare). */
+  supervisorState(n: Node): { serverPid: number | null; spare: { pid: number | null; ready: boolean } | null } | undefined {
     try {
-      const pid = Number(readFileSync(path.join(n.dataDir, 'server.pid'), 'utf8').trim());
-      return pid > 0 ? pid : undefined;
+      return JSON.parse(readFileSync(path.join(n.dataDir, 'supervisor.json'), 'utf8'));
     } catch {
       return undefined;
     }
+  }
+
+  /** The pid of the `slm serve` process itself (the supervisor's serving child when supervised). */
+  serverPid(n: Node): number | undefined {
+    if (!this.supervised) return n.server?.pid;
+    return this.supervisorState(n)?.serverPid ?? undefined;
+  }
+
+  /** Waits until each supervised node has a spare loaded and prepared (so a restart is a warm one). */
+  async waitSparesReady(timeoutMs = 60_000): Promise<void> {
+    if (!this.supervised) return;
+    await this.waitFor('spares ready', async () => [this.p, this.s].every((n) => this.supervisorState(n)?.spare?.ready === true), timeoutMs);
   }
 
   /** Sends a signal to the node's server process only (not its supervisor, keeper or PostgreSQL); returns its pid. */

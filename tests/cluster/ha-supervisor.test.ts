@@ -47,6 +47,7 @@ suite('HA cluster: supervised servers under load', () => {
     load = new ProductLoad(h, token.body.token, 2);
     load.start();
     await h.waitFor('registrations', async () => load!.acks.length >= 4, 30_000);
+    await h.waitSparesReady();
   }, 300_000);
 
   test('When only the Active node\'s server is killed -9, then its supervisor restarts it and products see a gap, then succeed', async () => {
@@ -57,6 +58,7 @@ suite('HA cluster: supervised servers under load', () => {
     expect(gap).toBeLessThan(20_000);
     expect(h.serverPid(active)).not.toBe(pid);
     await h.waitFor('both servers answering', async () => (await roles()).filter((r) => r !== 0).length === 2, 60_000);
+    await h.waitSparesReady();
   }, 120_000);
 
   test('When the Active node\'s server hangs (SIGSTOP), then it is killed, a healthy server serves the VIP again, and SIGCONT brings no second server back', async () => {
@@ -75,6 +77,7 @@ suite('HA cluster: supervised servers under load', () => {
     expect(answer.filter((x) => x === 200)).toHaveLength(1);
     expect(await h.vipOwner()).toBe(answer[0] === 200 ? 'primary-node' : 'secondary-node');
     await h.waitFor('both servers answering', async () => (await roles()).filter((r) => r !== 0).length === 2, 60_000);
+    await h.waitSparesReady();
   }, 120_000);
 
   test('When the Active node\'s server cannot start (a broken configuration on that node only), then its supervisor hands the cluster to the peer', async () => {
