@@ -9,14 +9,14 @@ import {
 } from './cluster-config';
 import { engineInstalled, failoverProfileSql, PgAutoctl, postmasterPid, type FailoverProfile } from './engine';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ACTIVE_GOAL_STATES } from './cluster-state';
+import { ACTIVE_GOAL_STATES, switchoverReady } from './cluster-state';
 import { MonitorClient, monitorUriProblem, nodePgUri, permanentConnectError, PgLink, type MonitorNode } from './monitor';
 import { signedRequest } from './heartbeat';
 import { replayState, replicationToStandbys } from './replication';
-import { removeAddress } from './vip';
 import { serverSummary } from './status-summary';
 import { findLeftovers, handleLeftovers } from './leftovers';
 import { SyncPause } from './sync-pause';
+import { keepThisNode, teardownNode, type TeardownDeps } from './ha-teardown';
 
 export type HaAdminEnv = {
   dataDir: string;
@@ -216,15 +216,22 @@ export class HaAdmin {
     if (config.services === 'stopped' && !this.engine.servicePid(config.pg.pgdata)) throw conflict('HA_ALREADY_STOPPED', 'the cluster services are already stopped on this node');
     const monitor = new MonitorClient(config.monitor.uri);
     try {
-      const nodes = await monitor.nodes().catch(() => []);
-      const me = nodes.find((n) => n.name === config.localNode);
-      const peer = nodes.find((n) => n.name !== config.localNode);
+      let nodes = await monitor.nodes().catch(() => []);
+      let me = nodes.find((n) => n.name === config.localNode);
+      let peer = nodes.find((n) => n.name !== config.localNode);
+      // A standby that just rejoined: wait (briefly) for the monitor to settle both nodes first.
+      for (const deadline = Date.now() + 15_000; me && peer?.healthy && ACTIVE_GOAL_STATES.has(me.goalState) && !switchoverReady(me, peer) && Date.now() < deadline;) {
+        await sleep(300);
+        nodes = await monitor.nodes().catch(() => nodes);
+        me = nodes.find((n) => n.name === config.localNode);
+        peer = nodes.find((n) => n.name !== config.localNode);
+      }
       if (me && ACTIVE_GOAL_STATES.has(me.goalState)) {
-        if (peer && peer.healthy && peer.reportedState === 'secondary' && peer.goalState === 'secondary') {
-          this.env.say(`Handing over to ${peer.name} (planned switchover)...`);
+        if (switchoverReady(me, peer)) {
+          this.env.say(`Handing over to ${peer!.name} (planned switchover)...`);
           const t0 = Date.now();
           await this.engine.autoctl(['perform', 'switchover', '--pgdata', config.pg.pgdata, '--wait', '60'], 90_000);
-          this.env.say(`Switchover done in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${peer.name} is the primary.`);
+          this.env.say(`Switchover done in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${peer!.name} is the primary.`);
         } else {
           this.env.say('Warning: no healthy standby to hand over to; the cluster is unavailable until a node starts again.');
         }
@@ -317,86 +324,22 @@ export class HaAdmin {
 
   /** Leaves the cluster for good: this node becomes a stand-alone server that keeps its data. */
   async teardown(confirm: () => Promise<string>): Promise<void> {
-    const config = this.requireCluster();
-    for (const line of await this.teardownNotice(config)) this.env.say(line);
-    if ((await confirm()).trim() !== 'yes') throw badRequest('HA_TEARDOWN_CANCELLED', 'teardown cancelled: type yes to confirm');
-    const pgdata = config.pg.pgdata;
-    // The keeper is what leaves the monitor cleanly, so it must run for the drop.
-    await this.engine.startService(pgdata);
-    this.env.say('Leaving the cluster...');
-    await this.engine.autoctl(['drop', 'node', '--pgdata', pgdata, '--wait', '60'], 90_000).catch(async (err) => {
-      this.env.say(`The monitor did not confirm the drop (${(err as Error).message.split('\n')[0]}); forcing it.`);
-      await this.engine.autoctl(['drop', 'node', '--monitor', config.monitor.uri, '--name', config.localNode, '--force'], 30_000).catch(() => undefined);
-    });
-    await this.engine.stopService(pgdata);
-    if (!postmasterPid(pgdata)) {
-      await this.engine.pgCtl(['start', '-w', '-t', '60', '-D', pgdata, '-o', `-p ${config.pg.port} -h ${config.pg.host}`, '-l', path.join(this.files.engineRoot, 'logs', 'standalone.log')]);
-    }
-    const url = `postgresql://postgres@${config.pg.host}:${config.pg.port}/postgres`;
-    if ((await this.engine.psql(url, 'SELECT pg_is_in_recovery()')).trim() === 't') {
-      this.env.say('Promoting the standby database...');
-      await this.engine.pgCtl(['promote', '-w', '-D', pgdata]);
-    }
-    // With no standby left, a synchronous commit would wait forever.
-    await this.engine.psql(url, "ALTER SYSTEM SET synchronous_standby_names = ''");
-    await this.engine.psql(url, 'SELECT pg_reload_conf()');
-    if (config.vip.driver === 'iproute2') await removeAddress(config.vip.address, config.vip.prefixLength ?? 32, config.vip.interface ?? 'eth0');
-    if (config.monitor.localPgdata) {
-      const monitor = new MonitorClient(config.monitor.uri);
-      const remaining = await monitor.nodes().catch(() => []);
-      await monitor.close();
-      if (remaining.length === 0) {
-        await this.engine.stopService(config.monitor.localPgdata);
-        this.env.say('The monitor on this host had no node left and was stopped.');
-      } else {
-        this.env.say(`The monitor on this host keeps running for ${remaining.map((n) => n.name).join(', ')}: run ha_teardown there first, then again here is not needed.`);
-      }
-    }
-    this.syncPause.pause(`HA teardown of ${config.localNode} at ${this.now.toISOString()}: ${peerOf(config).name} holds a copy of the same accounts`, this.now);
-    this.files.retireCluster(String(this.now.getTime()));
-    this.env.say('HA is now disabled on this node; it keeps its data as a stand-alone server.');
-    this.env.say('Synchronization is paused on this node. Next, on the node you keep: slm ha keep-this-node, set the Host Common Name');
-    this.env.say(`to its own address (slm hcn set <address> --url https://<address>:${config.serverPort}), synchronize, and re-register products to it.`);
+    return teardownNode(this.teardownDeps(this.requireCluster()), confirm);
+  }
+
+  /** After a teardown: confirms this node as the copy to keep, so it synchronizes with the vendor again. */
+  async keepThisNode(confirm: () => Promise<string>): Promise<void> {
+    return keepThisNode({ files: this.files, syncPause: this.syncPause, say: this.env.say }, confirm);
+  }
+
+  private teardownDeps(config: ClusterConfig): TeardownDeps {
+    return { config, files: this.files, engine: this.engine, syncPause: this.syncPause, say: this.env.say, now: this.now };
   }
 
   /**
    * Waits for the monitor to answer. A refused or timed-out connection is retried (a monitor
    * started just now takes a moment) for `timeoutMs`; an error that waiting cannot fix fails at once.
    */
-  /** After a teardown: confirms this node as the copy to keep, so it synchronizes with the vendor again. */
-  async keepThisNode(confirm: () => Promise<string>): Promise<void> {
-    if (this.files.readCluster()) throw conflict('HA_ALREADY_DEPLOYED', 'this node is in a cluster: only the Active node synchronizes; nothing to confirm');
-    const state = this.syncPause.state();
-    if (!state) {
-      this.env.say('Synchronization is not paused on this node.');
-      return;
-    }
-    this.env.say(`Synchronization is paused: ${state.reason}.`);
-    this.env.say('Confirm this node as the copy to keep: it resumes synchronizing with the vendor. Leave the other copy paused');
-    this.env.say('(do not run this command there too), or the vendor receives the same usage twice.');
-    if ((await confirm()).trim() !== 'yes') throw badRequest('HA_CONFIRMATION_CANCELLED', 'cancelled: type yes to confirm');
-    this.syncPause.resume();
-    this.env.say('Confirmed: the running server resumes synchronization within seconds.');
-  }
-
-  /** What teardown does on this node, told from what the monitor says this node is now. */
-  private async teardownNotice(config: ClusterConfig): Promise<string[]> {
-    const monitor = new MonitorClient(config.monitor.uri);
-    const nodes = await monitor.nodes().catch(() => undefined);
-    await monitor.close();
-    const me = nodes?.find((n) => n.name === config.localNode);
-    const peer = peerOf(config).name;
-    const common = ['Its cluster services are disabled; the other node is not changed. Synchronization stays paused on this node until',
-      'you confirm it is the copy to keep (slm ha keep-this-node), so the two copies never report the same usage twice.'];
-    if (!me) return [`This removes ${config.localNode} from the cluster (the monitor does not know its state): it becomes a stand-alone server with its current data.`, ...common];
-    if (ACTIVE_GOAL_STATES.has(me.goalState)) {
-      return [`This node (${config.localNode}) is the Active node. Teardown removes it from the cluster: the monitor promotes ${peer} if it is a healthy`,
-        'standby, and that node takes the VIP; this node releases the VIP and becomes a stand-alone server with its current data.', ...common];
-    }
-    return [`This node (${config.localNode}) is the Standby. Teardown stops its replication and promotes its database to a stand-alone copy`,
-      `with the data replicated so far; ${peer} stays Active and keeps the VIP.`, ...common];
-  }
-
   private async waitMonitor(uri: string, timeoutMs = 30_000): Promise<void> {
     const problem = monitorUriProblem(uri);
     if (problem) throw badRequest('HA_MONITOR_URI_INVALID', `monitor URI: ${problem}`);

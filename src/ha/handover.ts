@@ -1,7 +1,7 @@
 import https from 'node:https';
 import type { Logger } from 'pino';
 import { peerOf, type ClusterConfig, type HaFiles } from './cluster-config';
-import { ACTIVE_GOAL_STATES } from './cluster-state';
+import { ACTIVE_GOAL_STATES, switchoverReady } from './cluster-state';
 import { PgAutoctl } from './engine';
 import { MonitorClient } from './monitor';
 import type { ProbeResult, ServiceGuard } from './supervisor';
@@ -80,19 +80,19 @@ export class ClusterGuard implements ServiceGuard {
     const me = nodes.find((n) => n.name === config.localNode);
     const peer = nodes.find((n) => n.name !== config.localNode);
     if (!me || !ACTIVE_GOAL_STATES.has(me.goalState)) return undefined;
-    if (!peer || !peer.healthy || peer.reportedState !== 'secondary' || peer.goalState !== 'secondary') {
-      return `no healthy standby to hand over to (${peer ? `${peer.name} is ${peer.reportedState} -> ${peer.goalState}` : 'no peer registered'})`;
+    if (!switchoverReady(me, peer)) {
+      return `not ready for a switchover (${me.name} is ${me.reportedState} -> ${me.goalState}, ${peer ? `${peer.name} is ${peer.reportedState} -> ${peer.goalState}${peer.healthy ? '' : ', unhealthy'}` : 'no peer registered'})`;
     }
     const peerServer = await probeRole(peerOf(config).publicAddress, config.serverPort, this.probeTimeoutMs);
     if (!peerServer) return `the peer's server does not answer on ${peerOf(config).publicAddress}:${config.serverPort}`;
-    this.logger.warn({ peer: peer.name, reason }, 'supervisor: pg_autoctl perform switchover');
+    this.logger.warn({ peer: peer!.name, reason }, 'supervisor: pg_autoctl perform switchover');
     const t0 = Date.now();
     try {
       await new PgAutoctl(this.files.engineRoot).autoctl(['perform', 'switchover', '--pgdata', config.pg.pgdata, '--wait', '60'], 90_000);
     } catch (err) {
       return (err as Error).message.split('\n').slice(-1)[0];
     }
-    this.logger.warn({ peer: peer.name, ms: Date.now() - t0 }, 'supervisor: switchover done');
+    this.logger.warn({ peer: peer!.name, ms: Date.now() - t0 }, 'supervisor: switchover done');
     return undefined;
   }
 

@@ -41,7 +41,7 @@ const CRASH_WINDOW_MS = 60_000;
 export const SPARE_READY = 'slm:spare-ready';
 const SPARE_RETRY_MS = 10_000;
 /** A failed hand-over (no healthy standby yet, engine busy) is tried again after this long. */
-const HANDOVER_RETRY_MS = 5000;
+const HANDOVER_RETRY_MS = 2000;
 /** Restart at once after one exit; back off while it keeps failing (a broken config should not spin). */
 const restartDelay = (recentExits: number) => (recentExits <= 2 ? 0 : Math.min(250 * 2 ** (recentExits - 3), 10_000));
 /** `slm serve` exits with 2 on an invalid configuration: restarting cannot fix that. */
