@@ -1,5 +1,5 @@
 /**
- * npm run bench:failover [-- --rounds N] [--busy K] [--modes unplanned,server,hung,planned]
+ * npm run bench:failover [-- --rounds N] [--busy K] [--modes unplanned,server,hung,planned] [--profile fast|aggressive]
  *
  * On a real supervised pair (monitor, two PostgreSQL nodes under pg_autoctl, two
  * `slm serve --supervised` processes, VIP 127.0.0.14), while simulated products keep registering
@@ -25,6 +25,7 @@ const arg = (name: string, fallback: string) => {
 const ROUNDS = Number(arg('--rounds', '10'));
 const BUSY = Number(arg('--busy', '0'));
 const MODES = arg('--modes', 'unplanned,server,hung,planned').split(',') as Mode[];
+const PROFILE = arg('--profile', 'fast');
 type Mode = 'unplanned' | 'server' | 'hung' | 'planned';
 const TARGETS: Record<Mode, number> = { unplanned: 5, server: 3, hung: 6, planned: 2 };
 
@@ -74,7 +75,7 @@ async function main() {
   let load: ProductLoad | undefined;
   try {
     const t0 = Date.now();
-    const fresh = await h.deployPair();
+    const fresh = await h.deployPair({ failoverProfile: PROFILE });
     console.log(`fresh cluster: deploy ${fresh.deploySeconds.toFixed(2)} s + provision ${fresh.provisionSeconds.toFixed(2)} s (total ${secs(Date.now() - t0)} s); ${BUSY} CPU-bound processes beside it`);
     await h.request('POST', h.vipUrl('/api/v1/accounts'), { name: 'BENCH' });
     await h.request('POST', h.vipUrl('/api/v1/accounts/BENCH/approve'), {});
@@ -98,7 +99,7 @@ async function main() {
 
     await load.stop();
     const result = await load.verify('BENCH', token.body.id);
-    console.log(`\n=== failover benchmark (${ROUNDS} rounds each, ${BUSY} CPU-bound processes beside the cluster) ===`);
+    console.log(`\n=== failover benchmark (${ROUNDS} rounds each, ${BUSY} CPU-bound processes beside the cluster, failover profile ${PROFILE}) ===`);
     for (const mode of MODES) {
       const xs = results[mode]!;
       console.log(`${mode.padEnd(9)} s: ${xs.map(secs).join(' ')}  median ${secs(median(xs))}  worst ${secs(Math.max(...xs))}  (target <= ${TARGETS[mode]}; peer took over in ${handovers[mode]} of ${xs.length})`);

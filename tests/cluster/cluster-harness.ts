@@ -270,7 +270,7 @@ export class ClusterHarness {
    * Scenario 1 in one call: stand-alone primary with its server, keys, ha_deploy, restart in
    * cluster mode, ha_provision_standby, standby server; resolves once the primary reports Normal.
    */
-  async deployPair(options: { monitorUri?: string } = {}): Promise<{ deploySeconds: number; provisionSeconds: number }> {
+  async deployPair(options: { monitorUri?: string; failoverProfile?: string } = {}): Promise<{ deploySeconds: number; provisionSeconds: number }> {
     this.startStandalonePostgres();
     await this.startServer(this.p);
     await this.login(this.nodeUrl(this.p, '/api/v1/auth/login'));
@@ -282,7 +282,8 @@ export class ClusterHarness {
     let t0 = Date.now();
     await this.cliOk(this.p, ['ha_deploy', '--vip', VIP, '--primary-address', this.p.ip, '--secondary-address', this.s.ip,
       '--heartbeat-port', String(this.ports.heartbeat), '--pgdata', this.p.pgdata,
-      ...(options.monitorUri ? ['--monitor', options.monitorUri] : ['--monitor-port', String(this.ports.monitor)])]);
+      ...(options.monitorUri ? ['--monitor', options.monitorUri] : ['--monitor-port', String(this.ports.monitor)]),
+      ...(options.failoverProfile ? ['--failover-profile', options.failoverProfile] : [])]);
     await this.startServer(this.p);
     await this.waitFor('the primary to hold the VIP', async () => (await this.vipOwner()) === 'primary-node');
     const deploySeconds = (Date.now() - t0) / 1000;
