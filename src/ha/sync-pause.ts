@@ -13,37 +13,29 @@ export type SyncPauseState = { since: string; reason: string };
  */
 export class SyncPause {
   readonly file: string;
-  private cached?: { at: number; state: SyncPauseState | undefined };
 
   constructor(dataDir: string) {
     this.file = path.join(dataDir, 'ha', 'sync-paused.json');
   }
 
-  /** The pause, if any (read at most once a second: requests ask too). */
-  state(now = Date.now()): SyncPauseState | undefined {
-    if (this.cached && now - this.cached.at < 1000) return this.cached.state;
-    let state: SyncPauseState | undefined;
+  /** The pause, if any (read each time: a teardown or a confirmation on the command line counts at once). */
+  state(): SyncPauseState | undefined {
     try {
-      if (existsSync(this.file)) {
-        const raw = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<SyncPauseState>;
-        state = { since: String(raw.since ?? ''), reason: String(raw.reason ?? 'paused after teardown') };
-      }
+      if (!existsSync(this.file)) return undefined;
+      const raw = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<SyncPauseState>;
+      return { since: String(raw.since ?? ''), reason: String(raw.reason ?? 'paused after teardown') };
     } catch {
-      state = { since: '', reason: `unreadable ${this.file}: synchronization stays paused` };
+      return { since: '', reason: `unreadable ${this.file}: synchronization stays paused` };
     }
-    this.cached = { at: now, state };
-    return state;
   }
 
   pause(reason: string, now: Date): void {
     writeFileSync(this.file, JSON.stringify({ since: now.toISOString(), reason }, null, 2) + '\n', { mode: 0o600 });
-    this.cached = undefined;
   }
 
   resume(): boolean {
     const was = existsSync(this.file);
     rmSync(this.file, { force: true });
-    this.cached = undefined;
     return was;
   }
 
