@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { SyncPause } from './ha/sync-pause';
 import type { Config } from './config/config';
 import type { Store } from './store/database';
 import type { Clock } from './clock';
@@ -53,5 +54,5 @@ export async function createContext(config: Config, store: Store, logger: Logger
   const syncScheduler = new SyncScheduler(sync, settings, clock, logger, { intervalSeconds: config.syncIntervalSeconds });
   const metrics = new ServerMetrics({ db, clock, licenses, sync, settings, ha, pool: store.pool, poolMax: config.dbPoolSize, maxAccounts: config.metricsMaxAccounts });
   const backup = new BackupService(store, config.kek, events, clock);
-  return { config, store, db, logger, clock, pki, jwt, events, settings, sessions, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, apiGuards, idempotency, transport, products, ha, metrics, backup };
+  return { config, store, db, logger, clock, pki, jwt, events, settings, sessions, users, hcn, sync, syncScheduler, licenses, accounts, tokens, apiClients, apiGuards, idempotency, transport, products, ha, metrics, backup, syncPause: new SyncPause(config.dataDir) };
 }

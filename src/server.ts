@@ -10,6 +10,7 @@ import { INSTALLED_AT_KEY } from './licenses/license-service';
 import { ClusterRuntime } from './ha/cluster-server';
 import { handOverInitialPassword } from './users/initial-password';
 import { startBanner } from './server-banner';
+import { followSyncPause } from './ha/sync-pause';
 
 export type RunningServer = {
   ctx: AppContext;
@@ -19,10 +20,14 @@ export type RunningServer = {
 };
 
 /** Opens the store, prepares keys and certificates, and serves HTTPS. */
-export async function startServer(config: Config, logger: Logger, clock?: Clock): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, clock?: Clock, promoted?: () => Promise<void>): Promise<RunningServer> {
   // In a cluster the start-up writes below can only run once this node is Active (see src/ha/cluster-server.ts).
   const started = performance.now();
   const cluster = ClusterRuntime.detect(config, logger);
+  // A supervisor's spare waits here: in a cluster with everything read-only prepared; on a stand-alone
+  // server with nothing opened (the embedded store admits one process).
+  await cluster?.prepare(clock);
+  await promoted?.();
   const prepared = await cluster?.untilFirstActive(clock);
   const store = prepared?.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
   const storeReady = performance.now();
@@ -47,6 +52,7 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
   await cluster?.serving(listeners, ctx);
   // In a cluster the HA feature runs the scheduler while this node is Active.
   if (!cluster) ctx.syncScheduler.start();
+  const stopSyncFollow = cluster ? undefined : followSyncPause(ctx.syncPause, ctx.syncScheduler, () => true, logger);
   // Where a start's time went: load = from the process's start to here (node and our modules).
   const startupMs = { load: Math.round(started), store: Math.round(storeReady - started), prepare: Math.round(performance.now() - storeReady) };
   logger.info({ address: `${address.address}:${address.port}`, store: store.kind, hostCommonName, startupMs }, 'slm-onprem listening');
@@ -60,6 +66,7 @@ export async function startServer(config: Config, logger: Logger, clock?: Clock)
     (stopping ??= (async () => {
       await cluster?.stop();
       stopCertificateWatch();
+      stopSyncFollow?.();
       await ctx.syncScheduler.stop();
       stopIdempotencyCleanup();
       await listeners.close(undefined, config.shutdownGraceSeconds * 1000);

@@ -2,8 +2,10 @@ import { readFileSync, existsSync } from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
+import tls, { type PeerCertificate } from 'node:tls';
 
-export type ApiOptions = { url: string; user: string; password?: string; ca?: string };
+/** `servername`: the name the server's certificate must carry when it is not the URL's host. */
+export type ApiOptions = { url: string; user: string; password?: string; ca?: string; servername?: string };
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details?: Record<string, unknown>) {
@@ -26,7 +28,7 @@ function explain(err: NodeJS.ErrnoException, url: URL, caFile: string): ApiError
     return clientError('SERVER_UNREACHABLE', `cannot reach ${url.origin}: ${err.message}`);
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return clientError('TLS_NAME_MISMATCH', `the server's certificate does not name ${url.hostname}: use the Host Common Name in SLM_URL (${err.message})`);
+    return clientError('TLS_NAME_MISMATCH', `the server's certificate does not name ${url.hostname}: use the Host Common Name in SLM_URL, or --servername <a name it carries> to reach this node by another address (${err.message})`);
   }
   if (code === 'EPROTO' || /wrong version number|packet length too long/i.test(err.message)) {
     return clientError('NOT_AN_SLM_SERVER', `${url.origin} does not speak HTTPS: is SLM_URL the slm-onprem server (https://host:8443)?`);
@@ -71,6 +73,7 @@ export class ApiClient {
         {
           method,
           ca: this.ca,
+          checkServerIdentity: (host, cert) => this.checkIdentity(host, cert),
           headers: {
             ...(payload !== undefined ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}),
             ...(this.session ? { authorization: `Bearer ${this.session}` } : {}),
@@ -128,6 +131,16 @@ export class ApiClient {
       req.on('error', (err) => reject(new Error(`cannot reach ${this.opts.url}: ${err.message}`)));
       req.end();
     });
+  }
+
+  /**
+   * Called only after the chain verified against the CA. A node reached by its own address after
+   * teardown still presents the certificate naming the old VIP: `--servername` names what the
+   * certificate must carry instead of the URL's host. Never skipped: the same CA issues every
+   * product's ID certificate, so the chain alone does not identify the server.
+   */
+  private checkIdentity(host: string, cert: PeerCertificate): Error | undefined {
+    return tls.checkServerIdentity(this.opts.servername ?? host, cert);
   }
 
   private async login() {

@@ -9,13 +9,14 @@ export function withApiOptions(cmd: Command): Command {
     .option('--user <name>', 'admin user ($SLM_ADMIN_USER)', process.env.SLM_ADMIN_USER ?? 'admin')
     .option('--password <password>', 'admin password (default: $SLM_ADMIN_PASSWORD)')
     .option('--ca <file>', 'CA certificate to trust (default: certs/ca.pem)')
+    .option('--servername <name>', 'name the server certificate must carry when the URL host differs (a node reached by its own address)')
     .option('--json', 'print JSON instead of a table (errors too, on stderr)');
 }
 
-export type CommonOpts = { url: string; user: string; password?: string; ca?: string; json?: boolean };
+export type CommonOpts = { url: string; user: string; password?: string; ca?: string; servername?: string; json?: boolean };
 
 export function apiFor(opts: CommonOpts): ApiClient {
-  return new ApiClient({ url: opts.url, user: opts.user, password: opts.password ?? process.env.SLM_ADMIN_PASSWORD, ca: opts.ca });
+  return new ApiClient({ url: opts.url, user: opts.user, password: opts.password ?? process.env.SLM_ADMIN_PASSWORD, ca: opts.ca, servername: opts.servername });
 }
 
 /** The command group `name` (created on first use), so several features can add verbs to one noun. */

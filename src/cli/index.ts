@@ -12,6 +12,7 @@ import { pgRunner, pgliteRunner } from '../store/sql-runner';
 import { applyMigrations } from '../store/migrate';
 import { openPglite } from '../store/embedded';
 import { registerAdminCommands } from './admin-commands';
+import { superviseServer, untilPromoted } from '../ha/supervise-server';
 
 const VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const wantsJson = (argv: string[]) => argv.includes('--json');
@@ -31,10 +32,13 @@ export const program = new Command('slm')
 program
   .command('serve')
   .description('start the HTTPS server (embedded store unless DATABASE_URL is set)')
-  .action(async () => {
+  .option('--supervised', 'run the server as a child that is restarted on exit, probed every second, killed when hung, and whose cluster is handed over when it cannot serve (what systemd starts)')
+  .option('--spare', 'internal (used by --supervised): load, then wait until the supervisor says to serve')
+  .action(async (o: { supervised?: boolean; spare?: boolean }) => {
+    if (o.supervised) return superviseServer(process.argv[1]);
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
-    const server = await startServer(config, logger).catch((err: NodeJS.ErrnoException) => {
+    const server = await startServer(config, logger, undefined, o.spare ? untilPromoted : undefined).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EADDRINUSE') throw err;
       throw new ApiError(0, 'ADDRESS_IN_USE', `${config.bind}:${config.port} is in use: stop the server that holds it (another slm serve?) or set SLM_PORT`);
     });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
-const envSchema = z.object({
+const envFields = z.object({
   SLM_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
   SLM_BIND: z.string().min(1).default('0.0.0.0'),
   SLM_DATA_DIR: z.string().min(1).default('data'),
@@ -48,10 +48,45 @@ const envSchema = z.object({
   SLM_METRICS_ACCESS: z.enum(['loopback', 'token', 'open']).default('loopback'),
   SLM_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (openssl rand -hex 16)').optional(),
   SLM_METRICS_MAX_ACCOUNTS: z.coerce.number().int().min(0).max(10000).default(100),
-}).refine((e) => e.SLM_HTTP_HEADERS_TIMEOUT_SECONDS <= e.SLM_HTTP_REQUEST_TIMEOUT_SECONDS, {
+  SLM_SUPERVISOR_PROBE_MS: z.coerce.number().int().min(100).max(10_000).default(1000),
+  SLM_SUPERVISOR_HUNG_SECONDS: z.coerce.number().min(0.5).max(300).default(3),
+  SLM_SUPERVISOR_START_SECONDS: z.coerce.number().min(1).max(3600).default(120),
+  SLM_HA_HANDOVER_SECONDS: z.coerce.number().min(1).max(3600).default(5),
+  SLM_HA_HANDOVER_CRASHES: z.coerce.number().int().min(2).max(100).default(3),
+  SLM_SUPERVISOR_SPARE: bool.default(true),
+});
+
+const envSchema = envFields.refine((e) => e.SLM_HTTP_HEADERS_TIMEOUT_SECONDS <= e.SLM_HTTP_REQUEST_TIMEOUT_SECONDS, {
   path: ['SLM_HTTP_HEADERS_TIMEOUT_SECONDS'],
   message: 'must not exceed SLM_HTTP_REQUEST_TIMEOUT_SECONDS',
 });
+
+/**
+ * What `slm serve --supervised` reads itself. Only these: a server that cannot start because of a
+ * bad value elsewhere must still be watched (and its cluster handed over), not take its supervisor down.
+ */
+const supervisorSchema = envFields.pick({
+  SLM_DATA_DIR: true, SLM_PORT: true, SLM_BIND: true, SLM_SUPERVISOR_PROBE_MS: true, SLM_SUPERVISOR_HUNG_SECONDS: true,
+  SLM_SUPERVISOR_START_SECONDS: true, SLM_HA_HANDOVER_SECONDS: true, SLM_HA_HANDOVER_CRASHES: true, SLM_SUPERVISOR_SPARE: true,
+});
+
+export type SupervisorConfig = {
+  dataDir: string;
+  port: number;
+  bind: string;
+  /** Health probe period (and its timeout). */
+  probeMs: number;
+  /** A server that answered before and then answers no probe for this long is killed (SIGKILL) and restarted. */
+  hungMs: number;
+  /** A starting server that never answers within this long is killed and restarted. */
+  startMs: number;
+  /** A cluster node whose server should serve the VIP but has not for this long hands the cluster to its peer. */
+  handoverMs: number;
+  /** This many exits within a minute on the node that should be Active hand the cluster over at once. */
+  handoverCrashes: number;
+  /** Keep a second server process loaded and waiting, for a faster restart (costs its memory). */
+  keepSpare: boolean;
+};
 
 export type Config = {
   port: number;
@@ -119,8 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+    throw invalid(parsed.error.issues);
   }
   const e = parsed.data;
   if (e.SLM_METRICS_ACCESS === 'token' && !e.SLM_METRICS_TOKEN) {
@@ -178,6 +212,23 @@ function readCaFile(variable: string, file: string): string {
     throw new ConfigError(`Invalid configuration:\n  ${variable}: ${file}: ${why}`);
   }
   return pem;
+}
+
+const invalid = (issues: z.core.$ZodIssue[]) =>
+  new ConfigError(`Invalid configuration:\n  ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+
+export function loadSupervisorConfig(env: NodeJS.ProcessEnv = process.env): SupervisorConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in supervisorSchema.shape && v !== undefined && v !== ''));
+  const parsed = supervisorSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues);
+  }
+  const e = parsed.data;
+  return {
+    dataDir: path.resolve(e.SLM_DATA_DIR), port: e.SLM_PORT, bind: e.SLM_BIND, probeMs: e.SLM_SUPERVISOR_PROBE_MS,
+    hungMs: e.SLM_SUPERVISOR_HUNG_SECONDS * 1000, startMs: e.SLM_SUPERVISOR_START_SECONDS * 1000,
+    handoverMs: e.SLM_HA_HANDOVER_SECONDS * 1000, handoverCrashes: e.SLM_HA_HANDOVER_CRASHES, keepSpare: e.SLM_SUPERVISOR_SPARE,
+  };
 }
 
 // The KEK never goes into the database: a copy of the database alone must not reveal private keys.

@@ -6,6 +6,7 @@ import { MonitorClient, PgLink, type MonitorNode } from './monitor';
 import { replayState, replicationToStandbys } from './replication';
 import { systemInfo, type SystemInfo } from './system-info';
 import type { VipDriver } from './vip';
+import { SyncPause, type SyncPauseState } from './sync-pause';
 
 export type NodeRole = Role | 'standalone';
 
@@ -23,7 +24,7 @@ export type HaNodeView = {
 };
 
 export type HaStatus =
-  | { enabled: false }
+  | { enabled: false; syncPaused?: SyncPauseState }
   | {
       enabled: true;
       status: 'Normal' | 'Degraded' | 'Failover';
@@ -53,6 +54,12 @@ export interface HaView {
   systemInfo(): SystemInfo;
 }
 
+/** A stand-alone server's status: after a teardown it says that synchronization waits for a confirmation. */
+function standaloneStatus(dataDir: string): HaStatus {
+  const syncPaused = new SyncPause(dataDir).state();
+  return syncPaused ? { enabled: false, syncPaused } : { enabled: false };
+}
+
 export class StandaloneHa implements HaView {
   constructor(private readonly dataDir: string) {}
   role(): NodeRole {
@@ -62,7 +69,7 @@ export class StandaloneHa implements HaView {
     return undefined;
   }
   async status(): Promise<HaStatus> {
-    return { enabled: false };
+    return standaloneStatus(this.dataDir);
   }
   systemInfo() {
     return systemInfo(this.dataDir);
@@ -110,6 +117,9 @@ export class ClusterNode implements HaView {
 
   private vip: VipDriver;
   private roleListener?: (role: NodeRole) => void;
+  /** The last problem logged per subject: a condition that persists is logged when it starts, not every tick. */
+  private readonly logged = new Map<string, string>();
+  private peerConnected?: boolean;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     this.config = opts.config;
@@ -168,7 +178,10 @@ export class ClusterNode implements HaView {
     this.ticking = (async () => {
       do {
         this.again = false;
-        await this.evaluate().catch((err) => this.opts.logger.error({ err }, 'ha: evaluation failed'));
+        await this.evaluate().then(
+          () => this.quiet('evaluation'),
+          (err) => this.once('evaluation', 'error', { err: (err as Error).message }, 'ha: evaluation failed'),
+        );
       } while (this.again && !this.stopped);
     })().finally(() => (this.ticking = undefined));
     return this.ticking;
@@ -186,6 +199,11 @@ export class ClusterNode implements HaView {
     }
     await this.openClusterLinks();
     const now = Date.now();
+    const connected = this.peer.connected(now);
+    if (connected !== this.peerConnected) {
+      this.peerConnected = connected;
+      this.opts.logger[connected ? 'info' : 'warn']({ peer: peerOf(config).name }, connected ? 'ha: heartbeat Connected' : 'ha: heartbeat Disconnected');
+    }
     try {
       this.nodes = await this.monitor.nodes();
       this.monitorAt = now;
@@ -211,6 +229,19 @@ export class ClusterNode implements HaView {
     }
   }
 
+  private once(subject: string, level: 'warn' | 'error', fields: Record<string, unknown>, msg: string) {
+    const key = `${msg} ${JSON.stringify(fields)}`;
+    if (this.logged.get(subject) === key) return;
+    this.logged.set(subject, key);
+    this.opts.logger[level](fields, msg);
+  }
+
+  /** The subject's problem is over: say so once, and log it again if it comes back. */
+  private quiet(subject: string) {
+    if (!this.logged.delete(subject)) return;
+    this.opts.logger.info({ subject }, 'ha: recovered');
+  }
+
   private async becomeActive() {
     try {
       await this.opts.prepareActive();
@@ -227,10 +258,11 @@ export class ClusterNode implements HaView {
   private async takeVip() {
     try {
       await this.vip.acquire();
+      this.quiet('vip');
       this.opts.logger.info({ vip: this.config.vip.address }, 'ha: VIP acquired');
     } catch (err) {
       // The old Active may not have let go yet (same host in tests): try again at the next tick.
-      this.opts.logger.warn({ err: (err as Error).message }, 'ha: VIP not acquired yet');
+      this.once('vip', 'warn', { err: (err as Error).message }, 'ha: VIP not acquired yet (retrying every tick; logged once)');
     }
   }
 
@@ -264,11 +296,16 @@ export class ClusterNode implements HaView {
           return this.heartbeat();
         },
         'GET /ha/cluster': () => describeCluster(this.config),
+        // For `slm ha status` on this node (it holds the cluster key): the facts only this server knows.
+        'GET /ha/status': () => this.status(),
       });
       const me = localOf(this.config);
       await endpoint.listen(me.clusterAddress, this.config.heartbeatPort).then(
-        () => (this.endpoint = endpoint),
-        (err) => this.opts.logger.warn({ err: (err as Error).message }, 'ha: heartbeat listener not open yet'),
+        () => {
+          this.endpoint = endpoint;
+          this.quiet('endpoint');
+        },
+        (err) => this.once('endpoint', 'warn', { err: (err as Error).message }, 'ha: heartbeat listener not open yet (retrying; logged once)'),
       );
     }
     if (!this.listening) {
@@ -305,7 +342,7 @@ export class ClusterNode implements HaView {
 
   async status(): Promise<HaStatus> {
     const config = this.config;
-    if (this.current === 'standalone') return { enabled: false };
+    if (this.current === 'standalone') return standaloneStatus(this.opts.files.dataDir);
     const now = Date.now();
     const active = this.current === 'active';
     const [standbys, replay, events] = await Promise.all([

@@ -16,6 +16,7 @@ import { createStandbyApp } from './standby-app';
 import { NoVip, vipDriver } from './vip';
 import { warmUpHeaders } from '../http/request-log';
 import { metricsRoutes } from '../metrics/metrics-routes';
+import { followSyncPause } from './sync-pause';
 
 /**
  * The server's cluster mode, in two phases. Until this node is first Active it serves only the
@@ -33,6 +34,8 @@ export class ClusterRuntime {
   private isReady = false;
   private standbyApp?: RequestListener;
   private preliminary?: HttpsListeners;
+  private stopSyncFollow?: () => void;
+  private prepared?: { view: Awaited<ReturnType<ClusterRuntime['readOnlyView']>>; app: RequestListener; standby: RequestListener };
 
   private constructor(private readonly config: Config, private readonly logger: Logger, files: HaFiles) {
     const cluster = files.readCluster()!;
@@ -67,11 +70,7 @@ export class ClusterRuntime {
    * failover does not pay for it.
    */
   async untilFirstActive(clock?: Clock): Promise<{ store: Store; ctx: AppContext; app: RequestListener }> {
-    const view = await this.readOnlyView(clock);
-    const app = createApp(view.ctx);
-    const standby = createStandbyApp({ sessions: view.ctx.sessions, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses, metrics: metricsRoutes(view.ctx) });
-    this.standbyApp = standby;
-    await Promise.all([warmUp(app), warmUp(standby)]).catch((err) => this.logger.warn({ err: (err as Error).message }, 'ha: warm-up failed'));
+    const { view, app, standby } = this.prepared ?? (await this.prepare(clock));
     const listeners = new HttpsListeners(standby, view.tls, this.config.http);
     await listeners.listen(this.config.bind, this.config.port);
     this.preliminary = listeners;
@@ -87,6 +86,20 @@ export class ClusterRuntime {
       await runner.close();
     }
     return { store: view.ctx.store, ctx: view.ctx, app };
+  }
+
+  /**
+   * The read-only part of a start: the store, the context, both apps built and warmed up. A spare
+   * process (see supervise-server.ts) does this before it is promoted, so a restart skips it.
+   */
+  async prepare(clock?: Clock) {
+    const view = await this.readOnlyView(clock);
+    const app = createApp(view.ctx);
+    const standby = createStandbyApp({ sessions: view.ctx.sessions, ha: this.node, logger: this.logger, validateResponses: this.config.validateResponses, metrics: metricsRoutes(view.ctx) });
+    this.standbyApp = standby;
+    await Promise.all([warmUp(app), warmUp(standby)]).catch((err) => this.logger.warn({ err: (err as Error).message }, 'ha: warm-up failed'));
+    this.prepared = { view, app, standby };
+    return this.prepared;
   }
 
   /** Retries until the local PostgreSQL answers and holds the keys the primary created. */
@@ -122,8 +135,9 @@ export class ClusterRuntime {
   async serving(listeners: HttpsListeners, ctx: AppContext): Promise<void> {
     const clusterConfig = new HaFiles(this.config.dataDir).readCluster();
     if (clusterConfig) this.node.useVip(vipDriver(clusterConfig, listeners));
-    this.node.onRoleChange((role) => (role === 'standby' ? void ctx.syncScheduler.stop() : ctx.syncScheduler.start()));
-    ctx.syncScheduler.start();
+    const mayRun = () => this.node.role() !== 'standby' && !ctx.syncPause.state();
+    this.node.onRoleChange(() => (mayRun() ? ctx.syncScheduler.start() : void ctx.syncScheduler.stop()));
+    this.stopSyncFollow = followSyncPause(ctx.syncPause, ctx.syncScheduler, () => this.node.role() !== 'standby', this.logger);
     this.isReady = true;
     this.markReady();
   }
@@ -133,6 +147,7 @@ export class ClusterRuntime {
   }
 
   async stop(): Promise<void> {
+    this.stopSyncFollow?.();
     await this.node.stop();
     await this.preliminary?.close(undefined, 500);
   }

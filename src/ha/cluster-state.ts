@@ -13,6 +13,15 @@ export function roleOf(local: Pick<MonitorNode, 'goalState'> | undefined, inReco
   return local && ACTIVE_GOAL_STATES.has(local.goalState) && inRecovery === false ? 'active' : 'standby';
 }
 
+/**
+ * The monitor accepts a switchover only from a settled primary (reported and assigned `primary`) to
+ * a healthy settled secondary; right after a failover or a rejoin it answers "couldn't find the
+ * primary node" for a moment.
+ */
+export function switchoverReady(me: MonitorNode | undefined, peer: MonitorNode | undefined): boolean {
+  return me?.goalState === 'primary' && me.reportedState === 'primary' && peer !== undefined && peer.healthy && peer.reportedState === 'secondary' && peer.goalState === 'secondary';
+}
+
 export type ClusterHealth = { status: 'Normal' | 'Degraded' | 'Failover'; message: string };
 
 export const DEGRADED_MESSAGE = 'The cluster is degraded. One of the cluster nodes is offline';

@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, appendFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { letOthersPass } from '../store/data-dir';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -105,7 +104,7 @@ export class PgAutoctl {
   async createMonitor(o: { pgdata: string; host: string; port: number }): Promise<void> {
     this.prepare(path.dirname(o.pgdata));
     await this.autoctl(['create', 'monitor', '--pgdata', o.pgdata, '--pgport', String(o.port), '--hostname', o.host,
-      '--auth', 'trust', '--no-ssl', '--pgctl', path.join(PG_BIN, 'pg_ctl')]);
+      '--auth', 'trust', '--ssl-self-signed', '--pgctl', path.join(PG_BIN, 'pg_ctl')]);
     // "create monitor" has no --listen: without this it would listen on every address.
     await this.autoctl(['config', 'set', '--pgdata', o.pgdata, 'postgresql.listen_addresses', o.host]);
     this.smallConf(o.pgdata);
@@ -152,7 +151,14 @@ export class PgAutoctl {
     const existing = this.servicePid(pgdata);
     if (existing) return existing;
     const log = path.join(this.root, 'logs', `${path.basename(path.dirname(pgdata))}.log`);
-    await this.exec('bash', ['-c', `setsid nohup ${PG_AUTOCTL} run --pgdata '${pgdata}' >> '${log}' 2>&1 < /dev/null &`]);
+    // argv, no shell: the paths and SLM_PG_AUTOCTL are data, never code. detached = its own session.
+    const [file, argv] = this.argv(PG_AUTOCTL, ['run', '--pgdata', pgdata]);
+    const out = openSync(log, 'a', 0o600);
+    try {
+      spawn(file, argv, { cwd: '/tmp', detached: true, stdio: ['ignore', out, out] }).unref();
+    } finally {
+      closeSync(out);
+    }
     for (let i = 0; i < 100; i++) {
       const pid = this.servicePid(pgdata);
       if (pid) return pid;

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -9,11 +9,14 @@ import {
 } from './cluster-config';
 import { engineInstalled, failoverProfileSql, PgAutoctl, postmasterPid, type FailoverProfile } from './engine';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ACTIVE_GOAL_STATES } from './cluster-state';
-import { MonitorClient, nodePgUri, PgLink, type MonitorNode } from './monitor';
+import { ACTIVE_GOAL_STATES, switchoverReady } from './cluster-state';
+import { MonitorClient, monitorUriProblem, nodePgUri, permanentConnectError, PgLink, type MonitorNode } from './monitor';
 import { signedRequest } from './heartbeat';
 import { replayState, replicationToStandbys } from './replication';
-import { removeAddress } from './vip';
+import { serverSummary } from './status-summary';
+import { findLeftovers, handleLeftovers } from './leftovers';
+import { SyncPause } from './sync-pause';
+import { keepThisNode, teardownNode, type TeardownDeps } from './ha-teardown';
 
 export type HaAdminEnv = {
   dataDir: string;
@@ -40,9 +43,10 @@ export type DeployOptions = {
   monitorHost?: string;
   monitorPort?: number;
   failoverProfile: FailoverProfile;
+  /** Move aside what an earlier attempt or a teardown left (else the command names it and stops). */
+  clean?: boolean;
 };
 
-const STOPPED = 'Error: cluster is not currently running on this node';
 const NOT_ENABLED = 'HA is not enabled.';
 
 /**
@@ -52,10 +56,12 @@ const NOT_ENABLED = 'HA is not enabled.';
 export class HaAdmin {
   readonly files: HaFiles;
   readonly engine: PgAutoctl;
+  private readonly syncPause: SyncPause;
 
   constructor(private readonly env: HaAdminEnv) {
     this.files = new HaFiles(env.dataDir);
     this.engine = new PgAutoctl(this.files.engineRoot);
+    this.syncPause = new SyncPause(env.dataDir);
   }
 
   private get now() {
@@ -120,14 +126,17 @@ export class HaAdmin {
     if (!monitorUri) {
       const host = o.monitorHost ?? '127.0.0.1';
       localPgdata = this.files.localMonitorPgdata;
-      monitorUri = `postgres://autoctl_node@${host}:${o.monitorPort}/pg_auto_failover?sslmode=prefer`;
+      monitorUri = `postgres://autoctl_node@${host}:${o.monitorPort}/pg_auto_failover?sslmode=require`;
       if (!existsSync(localPgdata)) {
         this.env.say(`Creating the monitor on ${host}:${o.monitorPort}...`);
         await this.engine.createMonitor({ pgdata: localPgdata, host, port: o.monitorPort! });
       }
       await this.engine.startService(localPgdata);
     }
-    await this.waitMonitor(monitorUri);
+    // A monitor on another host is up already: a refused connection there is a wrong URI or port.
+    await this.waitMonitor(monitorUri, o.monitorUri ? 3000 : 30_000);
+    const found = await findLeftovers({ engine: this.engine, pgdata: o.pgdata, nodeName: PRIMARY_NODE, monitorUri, newPgdata: false, stamp: String(this.now.getTime()) });
+    await handleLeftovers(found, o.clean === true, this.env.say, 'slm ha deploy ...');
     await this.applyProfile(monitorUri, o.failoverProfile);
 
     if (existsSync(path.join(o.pgdata, 'PG_VERSION')) && postmasterPid(o.pgdata)) {
@@ -156,22 +165,22 @@ export class HaAdmin {
       failoverProfile: o.failoverProfile,
       services: 'running',
     });
+    this.syncPause.resume();
     this.env.say(`Deployed in ${((Date.now() - t0) / 1000).toFixed(1)} s: this node is ${PRIMARY_NODE}, VIP ${o.vip} (${o.vipDriver}).`);
     this.env.say('Restart the slm server on this node (it starts in cluster mode), then run ha_provision_standby on the secondary.');
   }
 
-  async provisionStandby(o: { primary: string; heartbeatPort: number; pgdata: string }): Promise<void> {
+  async provisionStandby(o: { primary: string; heartbeatPort: number; pgdata: string; clean?: boolean }): Promise<void> {
     const keys = this.preflight();
     const pg = this.localPg();
-    if (existsSync(o.pgdata) && readdirSync(o.pgdata).length > 0) {
-      throw conflict('HA_PGDATA_NOT_EMPTY', `${o.pgdata} is not empty: the standby is cloned from the primary into a new directory`);
-    }
     const description = await signedRequest<ClusterDescription>(Buffer.from(keys.clusterKey, 'base64'), o.primary, o.heartbeatPort, 'GET', '/ha/cluster', undefined, 3000)
       .catch((err: AppError) => {
         throw err.code === 'HA_PEER_UNREACHABLE'
           ? new AppError('HA_PRIMARY_NOT_DEPLOYED', 409, `the primary's cluster endpoint ${o.primary}:${o.heartbeatPort} does not answer: run ha_deploy there and restart its server first`)
           : err;
       });
+    const found = await findLeftovers({ engine: this.engine, pgdata: o.pgdata, nodeName: SECONDARY_NODE, monitorUri: description.monitorUri, newPgdata: true, stamp: String(this.now.getTime()) });
+    await handleLeftovers(found, o.clean === true, this.env.say, `slm ha provision-standby --primary ${o.primary} --pgdata ${o.pgdata}`);
     const t0 = Date.now();
     this.env.say(`Cloning the primary's database into ${o.pgdata}...`);
     await this.engine.createNode({ pgdata: o.pgdata, host: pg.host, port: pg.port, name: SECONDARY_NODE, monitorUri: description.monitorUri });
@@ -190,6 +199,7 @@ export class HaAdmin {
       failoverProfile: description.failoverProfile,
       services: 'running',
     });
+    this.syncPause.resume();
     this.env.say(`Standby provisioned in ${((Date.now() - t0) / 1000).toFixed(1)} s: this node is ${SECONDARY_NODE}, streaming from the primary.`);
     this.env.say('Restart the slm server on this node (it starts in cluster mode, as Standby).');
   }
@@ -206,15 +216,22 @@ export class HaAdmin {
     if (config.services === 'stopped' && !this.engine.servicePid(config.pg.pgdata)) throw conflict('HA_ALREADY_STOPPED', 'the cluster services are already stopped on this node');
     const monitor = new MonitorClient(config.monitor.uri);
     try {
-      const nodes = await monitor.nodes().catch(() => []);
-      const me = nodes.find((n) => n.name === config.localNode);
-      const peer = nodes.find((n) => n.name !== config.localNode);
+      let nodes = await monitor.nodes().catch(() => []);
+      let me = nodes.find((n) => n.name === config.localNode);
+      let peer = nodes.find((n) => n.name !== config.localNode);
+      // A standby that just rejoined: wait (briefly) for the monitor to settle both nodes first.
+      for (const deadline = Date.now() + 15_000; me && peer?.healthy && ACTIVE_GOAL_STATES.has(me.goalState) && !switchoverReady(me, peer) && Date.now() < deadline;) {
+        await sleep(300);
+        nodes = await monitor.nodes().catch(() => nodes);
+        me = nodes.find((n) => n.name === config.localNode);
+        peer = nodes.find((n) => n.name !== config.localNode);
+      }
       if (me && ACTIVE_GOAL_STATES.has(me.goalState)) {
-        if (peer && peer.healthy && peer.reportedState === 'secondary' && peer.goalState === 'secondary') {
-          this.env.say(`Handing over to ${peer.name} (planned switchover)...`);
+        if (switchoverReady(me, peer)) {
+          this.env.say(`Handing over to ${peer!.name} (planned switchover)...`);
           const t0 = Date.now();
           await this.engine.autoctl(['perform', 'switchover', '--pgdata', config.pg.pgdata, '--wait', '60'], 90_000);
-          this.env.say(`Switchover done in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${peer.name} is the primary.`);
+          this.env.say(`Switchover done in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${peer!.name} is the primary.`);
         } else {
           this.env.say('Warning: no healthy standby to hand over to; the cluster is unavailable until a node starts again.');
         }
@@ -274,13 +291,14 @@ export class HaAdmin {
     const config = this.files.readCluster();
     if (!config) return NOT_ENABLED;
     const keeper = this.engine.servicePid(config.pg.pgdata);
-    if (config.services === 'stopped' || !keeper) return STOPPED;
+    if (config.services === 'stopped' || !keeper) throw conflict('HA_NOT_RUNNING', 'cluster is not currently running on this node');
+    const summary = await serverSummary(config, Buffer.from(this.files.requireKeys().clusterKey, 'base64'));
     const monitor = new MonitorClient(config.monitor.uri);
     const local = new PgLink(`postgresql://postgres@${config.pg.host}:${config.pg.port}/${config.pg.database}`);
     try {
       const nodes = await monitor.nodes().catch(() => undefined);
       const mon = new URL(config.monitor.uri);
-      const lines = ['Daemon Status:', `keeper: active`, `monitor: ${nodes ? 'reachable' : 'unreachable'} (${mon.hostname}:${mon.port})`, '', '=====', 'Database Replication Status:', '====='];
+      const lines = [...summary, '', 'Daemon Status:', `keeper: active`, `monitor: ${nodes ? 'reachable' : 'unreachable'} (${mon.hostname}:${mon.port})`, '', '=====', 'Database Replication Status:', '====='];
       const replay = await replayState(local).catch(() => undefined);
       if (!replay) return [...lines, 'Error: the local database is not answering'].join('\n');
       const peerName = peerOf(config).name;
@@ -306,46 +324,25 @@ export class HaAdmin {
 
   /** Leaves the cluster for good: this node becomes a stand-alone server that keeps its data. */
   async teardown(confirm: () => Promise<string>): Promise<void> {
-    const config = this.requireCluster();
-    this.env.say(`This removes ${config.localNode} from the cluster: it becomes a stand-alone server with its current data,`);
-    this.env.say('releases the VIP and disables the cluster services.');
-    if ((await confirm()).trim() !== 'yes') throw badRequest('HA_TEARDOWN_CANCELLED', 'teardown cancelled: type yes to confirm');
-    const pgdata = config.pg.pgdata;
-    // The keeper is what leaves the monitor cleanly, so it must run for the drop.
-    await this.engine.startService(pgdata);
-    this.env.say('Leaving the cluster...');
-    await this.engine.autoctl(['drop', 'node', '--pgdata', pgdata, '--wait', '60'], 90_000).catch(async (err) => {
-      this.env.say(`The monitor did not confirm the drop (${(err as Error).message.split('\n')[0]}); forcing it.`);
-      await this.engine.autoctl(['drop', 'node', '--monitor', config.monitor.uri, '--name', config.localNode, '--force'], 30_000).catch(() => undefined);
-    });
-    await this.engine.stopService(pgdata);
-    if (!postmasterPid(pgdata)) {
-      await this.engine.pgCtl(['start', '-w', '-t', '60', '-D', pgdata, '-o', `-p ${config.pg.port} -h ${config.pg.host}`, '-l', path.join(this.files.engineRoot, 'logs', 'standalone.log')]);
-    }
-    const url = `postgresql://postgres@${config.pg.host}:${config.pg.port}/postgres`;
-    if ((await this.engine.psql(url, 'SELECT pg_is_in_recovery()')).trim() === 't') {
-      this.env.say('Promoting the standby database...');
-      await this.engine.pgCtl(['promote', '-w', '-D', pgdata]);
-    }
-    // With no standby left, a synchronous commit would wait forever.
-    await this.engine.psql(url, "ALTER SYSTEM SET synchronous_standby_names = ''");
-    await this.engine.psql(url, 'SELECT pg_reload_conf()');
-    if (config.vip.driver === 'iproute2') await removeAddress(config.vip.address, config.vip.prefixLength ?? 32, config.vip.interface ?? 'eth0');
-    if (config.monitor.localPgdata) {
-      const remaining = await new MonitorClient(config.monitor.uri).nodes().catch(() => []);
-      if (remaining.length === 0) {
-        await this.engine.stopService(config.monitor.localPgdata);
-        this.env.say('The monitor on this host had no node left and was stopped.');
-      } else {
-        this.env.say(`The monitor on this host keeps running for ${remaining.map((n) => n.name).join(', ')}: run ha_teardown there first, then again here is not needed.`);
-      }
-    }
-    this.files.retireCluster(String(this.now.getTime()));
-    this.env.say('HA is now disabled on this node; it keeps its data as a stand-alone server.');
-    this.env.say('Next: set the Host Common Name to this server\'s own address, synchronize, and re-register products to it.');
+    return teardownNode(this.teardownDeps(this.requireCluster()), confirm);
   }
 
+  /** After a teardown: confirms this node as the copy to keep, so it synchronizes with the vendor again. */
+  async keepThisNode(confirm: () => Promise<string>): Promise<void> {
+    return keepThisNode({ files: this.files, syncPause: this.syncPause, say: this.env.say }, confirm);
+  }
+
+  private teardownDeps(config: ClusterConfig): TeardownDeps {
+    return { config, files: this.files, engine: this.engine, syncPause: this.syncPause, say: this.env.say, now: this.now };
+  }
+
+  /**
+   * Waits for the monitor to answer. A refused or timed-out connection is retried (a monitor
+   * started just now takes a moment) for `timeoutMs`; an error that waiting cannot fix fails at once.
+   */
   private async waitMonitor(uri: string, timeoutMs = 30_000): Promise<void> {
+    const problem = monitorUriProblem(uri);
+    if (problem) throw badRequest('HA_MONITOR_URI_INVALID', `monitor URI: ${problem}`);
     const monitor = new MonitorClient(uri);
     const deadline = Date.now() + timeoutMs;
     try {
@@ -354,7 +351,9 @@ export class HaAdmin {
           await monitor.nodes();
           return;
         } catch (err) {
-          if (Date.now() > deadline) throw new AppError('HA_MONITOR_UNREACHABLE', 503, `the monitor at ${new URL(uri).host} does not answer: ${(err as Error).message}`);
+          if (permanentConnectError(err) || Date.now() > deadline) {
+            throw new AppError('HA_MONITOR_UNREACHABLE', 503, `the monitor at ${new URL(uri).host} does not answer: ${(err as Error).message}`);
+          }
           await sleep(200);
         }
       }

@@ -7,7 +7,12 @@ import { VIP_DRIVERS, type VipDriverName } from './cluster-config';
 import { FAILOVER_PROFILES, type FailoverProfile } from './engine';
 
 const admin = () => {
-  const config = loadConfig();
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    throw permissionError(err) ?? err;
+  }
   return new HaAdmin({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
@@ -22,11 +27,20 @@ const run = <A extends unknown[]>(fn: (...args: A) => Promise<void>) => async (.
   try {
     await fn(...args);
   } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    console.error(`Error: ${err.code}: ${err.message}`);
+    const e = err instanceof AppError ? err : permissionError(err);
+    if (!e) throw err;
+    console.error(`Error: ${e.code}: ${e.message}`);
     process.exit(1);
   }
 };
+
+/** The ha commands read the data directory (keys, KEK) and run pg_autoctl as postgres: they need the server's user or root. */
+function permissionError(err: unknown): AppError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code !== 'EACCES' && e?.code !== 'EPERM') return undefined;
+  const who = process.getuid?.() === 0 ? 'root' : `uid ${process.getuid?.()}`;
+  return new AppError('HA_PERMISSION_DENIED', 403, `${e.path ?? e.message}: not allowed for ${who}. Run the ha commands as root (sudo) or as the server's own user.`);
+}
 
 const port = (v: string) => {
   const n = Number(v);
@@ -83,6 +97,7 @@ const VERBS: Verb[] = [
         .option('--monitor-port <port>', 'create the monitor on this host, on this port (tests, demos)')
         .option('--monitor-host <address>', 'address of a monitor created here', '127.0.0.1')
         .option('--failover-profile <profile>', `monitor timing: ${Object.keys(FAILOVER_PROFILES).join(', ')}`, 'fast')
+        .option('--clean', 'move aside what an earlier attempt or a teardown left (stale engine files, a stale monitor registration)')
         .action(run(async (o: Record<string, string>) => {
           if (!(VIP_DRIVERS as readonly string[]).includes(o.vipDriver)) throw new AppError('VIP_DRIVER_INVALID', 400, `--vip-driver must be one of ${VIP_DRIVERS.join(', ')}`);
           if (!(o.failoverProfile in FAILOVER_PROFILES)) throw new AppError('FAILOVER_PROFILE_INVALID', 400, `--failover-profile must be one of ${Object.keys(FAILOVER_PROFILES).join(', ')}`);
@@ -101,6 +116,7 @@ const VERBS: Verb[] = [
             monitorHost: o.monitorHost,
             monitorPort: o.monitorPort ? port(o.monitorPort) : undefined,
             failoverProfile: o.failoverProfile as FailoverProfile,
+            clean: o.clean !== undefined,
           });
         })),
   },
@@ -113,8 +129,9 @@ const VERBS: Verb[] = [
         .requiredOption('--primary <address>', 'the primary\'s cluster address')
         .option('--heartbeat-port <port>', 'node-to-node port', '8444')
         .requiredOption('--pgdata <dir>', 'new (empty) data directory for this node\'s PostgreSQL')
+        .option('--clean', 'move aside what an earlier attempt or a teardown left (the old data directory and its running PostgreSQL, a stale monitor registration, stale engine files)')
         .action(run(async (o: Record<string, string>) => {
-          await admin().provisionStandby({ primary: o.primary, heartbeatPort: port(o.heartbeatPort), pgdata: o.pgdata });
+          await admin().provisionStandby({ primary: o.primary, heartbeatPort: port(o.heartbeatPort), pgdata: o.pgdata, clean: o.clean !== undefined });
         })),
   },
   {
@@ -139,6 +156,14 @@ const VERBS: Verb[] = [
       cmd
         .description('after a typed yes: leave the cluster and become a stand-alone server that keeps its data')
         .action(run(() => admin().teardown(askYes))),
+  },
+  {
+    name: 'keep-this-node',
+    reference: 'ha_keep_this_node',
+    build: (cmd) =>
+      cmd
+        .description('after teardown, on the node whose copy you keep: confirm it, so it synchronizes with the vendor again')
+        .action(run(() => admin().keepThisNode(askYes))),
   },
 ];
 

@@ -76,12 +76,12 @@ export class ClusterEndpoint {
         if (!verify(this.key, req.headers[SIGNATURE_HEADER] as string | undefined, req.method ?? '', req.url ?? '', body, Date.now())) {
           return reply(401, { error: { code: 'HA_SIGNATURE_INVALID', message: 'not signed with this cluster key' } });
         }
-        try {
-          reply(200, handler(body ? JSON.parse(body) : undefined));
-        } catch (err) {
-          const e = err instanceof AppError ? err : new AppError('INVALID_MESSAGE', 400, 'malformed cluster message');
-          reply(e.status, { error: { code: e.code, message: e.message } });
-        }
+        Promise.resolve()
+          .then(() => handler(body ? JSON.parse(body) : undefined))
+          .then((value) => reply(200, value), (err) => {
+            const e = err instanceof AppError ? err : new AppError('INVALID_MESSAGE', 400, 'malformed cluster message');
+            reply(e.status, { error: { code: e.code, message: e.message } });
+          });
       });
     });
     await new Promise<void>((resolve, reject) => {

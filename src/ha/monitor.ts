@@ -20,14 +20,45 @@ const NODE_SQL = `SELECT nodeid, nodename, nodehost, nodeport, goalstate::text, 
   reportedrepstate::text, health, reporttime FROM pgautofailover.node WHERE formationid = 'default' ORDER BY nodeid`;
 
 /**
- * pg_autoctl hands out URIs with sslmode=prefer (libpq: try TLS, else plain). node-postgres reads
- * prefer as verify-full and would refuse a monitor created with --no-ssl, so it is dropped here;
- * stricter modes are kept.
+ * `sslmode` as libpq reads it. node-postgres on its own treats require and verify-ca as
+ * verify-full (a monitor made with --ssl-self-signed was refused), so stricter modes get its libpq
+ * compatibility switch: require = encrypted, not verified (verified against `sslrootcert` when one
+ * is given), verify-ca = chain checked against `sslrootcert`, verify-full = chain and host name.
+ * prefer/allow (what pg_autoctl prints by default) cannot fall back from TLS to plain in
+ * node-postgres, so they connect plain, as libpq does with a server that has no TLS.
  */
 export function nodePgUri(uri: string): string {
   const url = new URL(uri);
-  if (['prefer', 'allow', 'disable'].includes(url.searchParams.get('sslmode') ?? '')) url.searchParams.delete('sslmode');
+  const mode = url.searchParams.get('sslmode') ?? '';
+  if (['prefer', 'allow', 'disable'].includes(mode)) url.searchParams.delete('sslmode');
+  if (['require', 'verify-ca', 'verify-full'].includes(mode)) url.searchParams.set('uselibpqcompat', 'true');
   return url.toString();
+}
+
+/** A monitor URI our client and libpq (the keeper) read the same way, or the reason why not. */
+export function monitorUriProblem(uri: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return 'not a URI';
+  }
+  if (!['postgres:', 'postgresql:'].includes(url.protocol)) return 'must start with postgres:// or postgresql://';
+  const mode = url.searchParams.get('sslmode');
+  if (mode !== null && !['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'].includes(mode)) return `sslmode=${mode} is not a libpq sslmode`;
+  if (mode === 'verify-ca' && !url.searchParams.get('sslrootcert')) return 'sslmode=verify-ca needs sslrootcert=<CA file> (readable by the postgres user too)';
+  return undefined;
+}
+
+/**
+ * Errors that waiting cannot fix (TLS refused or unverifiable, authentication, no such database,
+ * unknown host): reported at once instead of after the whole wait.
+ */
+export function permanentConnectError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (e.code && ['ENOTFOUND', 'EAI_AGAIN', '28000', '28P01', '3D000'].includes(e.code)) return true;
+  if (e.code && /^(ERR_TLS|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO|CERT_)/.test(e.code)) return true;
+  return /certificate|does not support SSL|SECURITY WARNING/i.test(e.message ?? '');
 }
 
 /**

@@ -127,11 +127,21 @@ export class HostCommonNameService {
     this.publishedPem = current.certPem;
     this.listeners.push(listener);
     let busy = false;
+    // A database that is down (a stopped cluster node) fails every check: say so once, not every 2 s.
+    let failing: string | undefined;
     const timer = setInterval(() => {
       if (busy) return;
       busy = true;
       this.reloadIfChangedElsewhere()
-        .catch((err) => this.opts.logger.warn({ err }, 'cannot check the stored TLS certificate'))
+        .then(() => {
+          if (failing !== undefined) this.opts.logger.info('the stored TLS certificate can be checked again');
+          failing = undefined;
+        })
+        .catch((err: Error) => {
+          const reason = err.message.trim().split('\n').pop() ?? String(err);
+          if (reason !== failing) this.opts.logger.warn({ reason }, 'cannot check the stored TLS certificate (logged once until it changes)');
+          failing = reason;
+        })
         .finally(() => (busy = false));
     }, this.opts.watchIntervalMs ?? 2000);
     timer.unref();

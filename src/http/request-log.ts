@@ -42,7 +42,7 @@ export function requestLog(logger: Logger) {
       res.setHeader('X-Request-Id', id);
       return id;
     },
-    autoLogging: { ignore: (req) => req.url === '/healthz' || isWarmUp(req) },
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/ha/role' || isWarmUp(req) },
     quietReqLogger: true,
     serializers: {
       req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),

@@ -74,6 +74,9 @@ export async function openStore(opts: { databaseUrl?: string; dataDir: string; p
     }
     // One pool for Prisma and the raw transactions, so together they never exceed poolSize connections.
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // An idle connection that PostgreSQL ends (a restart, a switchover) is dropped by the pool; unheard,
+    // the 'error' event would end the process. Queries still see their own errors.
+    pool.on('error', () => undefined);
     const names = preparedStatementNames();
     const adapter = new PrismaPg(pool, { statementNameGenerator: names, disposeExternalPool: true });
     const prisma = new PrismaClient({ adapter });

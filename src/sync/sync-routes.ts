@@ -7,6 +7,7 @@ export function syncRoutes(ctx: AppContext): Router {
   const admin = requireRole(ctx.sessions, 'admin');
 
   router.post('/api/v1/sync', admin, async (req, res) => {
+    ctx.syncPause.assertNotPaused();
     res.json(await ctx.sync.runNetworkSync(req.principal!.username));
   });
   router.get('/api/v1/sync/status', requireRole(ctx.sessions, 'operator'), async (_req, res) => {

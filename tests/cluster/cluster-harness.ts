@@ -38,7 +38,12 @@ export class ClusterHarness {
   ca = '';
   private token = '';
 
-  private constructor(base: string, readonly ports: { monitor: number; https: number; heartbeat: number; pgP: number; pgS: number }) {
+  private constructor(
+    base: string,
+    readonly ports: { monitor: number; https: number; heartbeat: number; pgP: number; pgS: number },
+    /** Servers run as `slm serve --supervised` (what systemd starts in production). */
+    readonly supervised = false,
+  ) {
     this.base = base;
     const node = (name: Node['name'], ip: string, pgPort: number): Node => {
       const dir = path.join(base, name);
@@ -65,7 +70,7 @@ export class ClusterHarness {
     this.s = node('secondary', '127.0.0.9', ports.pgS);
   }
 
-  static async create(): Promise<ClusterHarness> {
+  static async create(options: { supervised?: boolean } = {}): Promise<ClusterHarness> {
     const base = mkdtempSync('/tmp/slm-ha-');
     chmodSync(base, 0o755);
     const ports = {
@@ -75,7 +80,7 @@ export class ClusterHarness {
       pgP: await freePort('127.0.0.11'),
       pgS: await freePort('127.0.0.9'),
     };
-    const h = new ClusterHarness(base, ports);
+    const h = new ClusterHarness(base, ports, options.supervised);
     for (const n of [h.p, h.s]) {
       mkdirSync(path.dirname(n.pgdata), { recursive: true });
       mkdirSync(n.dataDir, { recursive: true });
@@ -108,13 +113,18 @@ export class ClusterHarness {
     return r.stdout;
   }
 
+  /** Starts `slm serve` (under its supervisor when the harness is supervised) in its own process group, without waiting. */
+  launch(n: Node): ChildProcess {
+    const fd = openSync(n.log, 'a');
+    return (n.server = spawn(process.execPath, [ENTRY, 'serve', ...(this.supervised ? ['--supervised'] : [])], { env: { ...process.env, ...n.env }, stdio: ['ignore', fd, fd], detached: true }));
+  }
+
   /** Starts `slm serve` in its own process group and waits until it answers /healthz on its address. */
   async startServer(n: Node): Promise<void> {
-    const fd = openSync(n.log, 'a');
-    n.server = spawn(process.execPath, [ENTRY, 'serve'], { env: { ...process.env, ...n.env }, stdio: ['ignore', fd, fd], detached: true });
+    const server = this.launch(n);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (n.server.exitCode !== null) throw new Error(`server ${n.name} exited:\n${readFileSync(n.log, 'utf8').slice(-3000)}`);
+      if (server.exitCode !== null) throw new Error(`server ${n.name} exited:\n${readFileSync(n.log, 'utf8').slice(-3000)}`);
       if (existsSync(path.join(n.dataDir, 'certs', 'ca.pem')) || this.ca) {
         this.ca ||= readFileSync(path.join(n.dataDir, 'certs', 'ca.pem'), 'utf8');
         const r = await this.request('GET', `https://${n.ip}:${this.ports.https}/healthz`).catch(() => undefined);
@@ -130,8 +140,55 @@ export class ClusterHarness {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
+    await Promise.race([exited, sleep(this.supervised ? 40_000 : 10_000)]);
     killGroup(child, 'SIGKILL');
+  }
+
+  /** kill -9 of the node's server process group (supervisor and server), leaving keeper and PostgreSQL up. */
+  async killServerGroup(n: Node): Promise<void> {
+    const child = n.server;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    killGroup(child, 'SIGKILL');
+    await Promise.race([exited, sleep(5000)]);
+  }
+
+  /** What the node's supervisor reports in `<data dir>/supervisor.json` (server pid, spare). */
+  supervisorState(n: Node): { serverPid: number | null; spare: { pid: number | null; ready: boolean } | null } | undefined {
+    try {
+      return JSON.parse(readFileSync(path.join(n.dataDir, 'supervisor.json'), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The pid of the `slm serve` process itself (the supervisor's serving child when supervised). */
+  serverPid(n: Node): number | undefined {
+    if (!this.supervised) return n.server?.pid;
+    return this.supervisorState(n)?.serverPid ?? undefined;
+  }
+
+  /** Waits until each supervised node has a spare loaded and prepared (so a restart is a warm one). */
+  async waitSparesReady(timeoutMs = 60_000): Promise<void> {
+    if (!this.supervised) return;
+    await this.waitFor('spares ready', async () => [this.p, this.s].every((n) => this.supervisorState(n)?.spare?.ready === true), timeoutMs);
+  }
+
+  /** Sends a signal to the node's server process only (not its supervisor, keeper or PostgreSQL); returns its pid. */
+  signalServer(n: Node, signal: NodeJS.Signals): number {
+    const pid = this.serverPid(n);
+    if (!pid) throw new Error(`no server process on ${n.name}`);
+    process.kill(pid, signal);
+    return pid;
+  }
+
+  /** A monitor made with --ssl-self-signed, as docs/ha.md tells an admin to create one; returns the URI `pg_autoctl show uri` gives. */
+  async createMonitor(): Promise<string> {
+    const files = new HaFiles(this.p.dataDir);
+    const engine = new PgAutoctl(files.engineRoot);
+    await engine.createMonitor({ pgdata: files.localMonitorPgdata, host: '127.0.0.1', port: this.ports.monitor });
+    await engine.startService(files.localMonitorPgdata);
+    return `postgres://autoctl_node@127.0.0.1:${this.ports.monitor}/pg_auto_failover?sslmode=require`;
   }
 
   /** kill -9 of the node's server, keeper and postmaster: a crashed host. */
@@ -213,7 +270,7 @@ export class ClusterHarness {
    * Scenario 1 in one call: stand-alone primary with its server, keys, ha_deploy, restart in
    * cluster mode, ha_provision_standby, standby server; resolves once the primary reports Normal.
    */
-  async deployPair(): Promise<{ deploySeconds: number; provisionSeconds: number }> {
+  async deployPair(options: { monitorUri?: string; failoverProfile?: string } = {}): Promise<{ deploySeconds: number; provisionSeconds: number }> {
     this.startStandalonePostgres();
     await this.startServer(this.p);
     await this.login(this.nodeUrl(this.p, '/api/v1/auth/login'));
@@ -224,7 +281,9 @@ export class ClusterHarness {
     await this.cliOk(this.s, ['ha_generatekeys', '--import', keys]);
     let t0 = Date.now();
     await this.cliOk(this.p, ['ha_deploy', '--vip', VIP, '--primary-address', this.p.ip, '--secondary-address', this.s.ip,
-      '--heartbeat-port', String(this.ports.heartbeat), '--pgdata', this.p.pgdata, '--monitor-port', String(this.ports.monitor)]);
+      '--heartbeat-port', String(this.ports.heartbeat), '--pgdata', this.p.pgdata,
+      ...(options.monitorUri ? ['--monitor', options.monitorUri] : ['--monitor-port', String(this.ports.monitor)]),
+      ...(options.failoverProfile ? ['--failover-profile', options.failoverProfile] : [])]);
     await this.startServer(this.p);
     await this.waitFor('the primary to hold the VIP', async () => (await this.vipOwner()) === 'primary-node');
     const deploySeconds = (Date.now() - t0) / 1000;
@@ -241,6 +300,15 @@ export class ClusterHarness {
       const st = (await this.status(n)).body;
       return st.status === 'Normal' && st;
     }, timeoutMs);
+  }
+
+  /** The node serving the VIP (waits for one). */
+  async activeNode(timeoutMs = 60_000): Promise<Node> {
+    return this.nodeNamed(await this.waitFor('a VIP owner', () => this.vipOwner(), timeoutMs));
+  }
+
+  peerOf(n: Node): Node {
+    return n === this.p ? this.s : this.p;
   }
 
   nodeNamed(name: string): Node {

@@ -1,4 +1,4 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -95,6 +95,12 @@ suite('HA cluster: the reference scenarios in order', () => {
     expect(vipBusy.stderr).toContain('VIP_IN_USE');
     expect((await h.cli(h.p, ['ha_deploy', '--vip', '10.254.254.254', '--primary-address', h.p.ip, '--secondary-address', h.s.ip, '--pgdata', h.p.pgdata, '--monitor-port', String(h.ports.monitor)])).stderr).toContain('VIP_NOT_LOCAL');
     expect((await h.cliOk(h.p, ['ha_status'])).trim()).toBe('HA is not enabled.');
+    // A monitor that refuses connections is reported at once, not after a long wait.
+    const t1 = Date.now();
+    const monitorRefused = await h.cli(h.p, ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip, '--pgdata', h.p.pgdata,
+      '--monitor', `postgres://autoctl_node@127.0.0.1:${await freePort()}/pg_auto_failover?sslmode=require`]);
+    expect(monitorRefused.stderr).toContain('HA_MONITOR_UNREACHABLE');
+    expect(Date.now() - t1).toBeLessThan(15_000);
 
     let t0 = Date.now();
     await h.cliOk(h.p, ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip,
@@ -136,6 +142,11 @@ suite('HA cluster: the reference scenarios in order', () => {
     expect((await h.request('GET', h.nodeUrl(h.s, '/api/v1/system/info'))).body.version).toBeDefined();
 
     const primaryText = await h.cliOk(h.p, ['ha_status']);
+    expect(primaryText).toContain('Cluster Status: Normal');
+    expect(primaryText).toContain('This node: primary-node (Active), holds the VIP');
+    expect(primaryText).toContain('Peer: secondary-node (Standby) at 127.0.0.9');
+    expect(primaryText).toMatch(/Heartbeat: Connected/);
+    expect(primaryText).toContain('Replication: streaming');
     expect(primaryText).toContain('Database is currently the replication master - Replicating to secondary-node (127.0.0.9)');
     expect(primaryText).toMatch(/\n127\.0\.0\.\d+ \| .* \| streaming \| /);
     const standbyText = await h.cliOk(h.s, ['ha', 'status']);
@@ -161,7 +172,9 @@ suite('HA cluster: the reference scenarios in order', () => {
       return s.status === 'Degraded' && s.heartbeat === 'Disconnected' && s;
     }, 30_000);
     expect(st).toMatchObject({ thisNode: 'secondary-node', thisNodeRole: 'Active', message: 'The cluster is degraded. One of the cluster nodes is offline' });
-    expect((await h.cliOk(h.p, ['ha_status'])).trim()).toBe('Error: cluster is not currently running on this node');
+    const stopped = await h.cli(h.p, ['ha_status']);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('HA_NOT_RUNNING: cluster is not currently running on this node');
     expect((await h.request('GET', h.nodeUrl(h.s, '/ha/role'), undefined, '')).status).toBe(200);
 
     // TEST is requested on the secondary and activated by a synchronization run from there.
@@ -227,6 +240,8 @@ suite('HA cluster: the reference scenarios in order', () => {
     expect((await h.cli(h.p, ['ha_cluster_start'])).stderr).toContain('HA_ALREADY_RUNNING');
     const cancelled = await h.cli(h.s, ['ha_teardown'], 'no\n');
     expect(cancelled.stderr).toContain('HA_TEARDOWN_CANCELLED');
+    expect(cancelled.stdout).toContain('is the Standby');
+    expect(cancelled.stdout).not.toContain('releases the VIP');
     expect(new HaFiles(h.s.dataDir).readCluster()).toBeDefined();
   }, 60_000);
 
@@ -239,12 +254,59 @@ suite('HA cluster: the reference scenarios in order', () => {
         const r = await h.request('GET', h.nodeUrl(n, '/api/v1/ha/status'));
         return r.status === 200 && r.body.enabled === false && r;
       }, 30_000);
-      expect(st.body).toEqual({ enabled: false });
+      expect(st.body).toMatchObject({ enabled: false, syncPaused: { reason: expect.stringContaining('HA teardown') } });
       const test = await h.request('GET', h.nodeUrl(n, '/api/v1/accounts/TEST'));
       expect(test.status).toBe(200);
       // Each is writable on its own now.
       expect((await h.request('POST', h.nodeUrl(n, '/api/v1/accounts'), { name: `AFTER-${n.name}` })).status).toBe(201);
     }
     await h.waitFor('the VIP to be released', async () => (await h.vipOwner()) === undefined, 15_000);
+
+    // Both copies hold the same accounts: neither synchronizes until an admin keeps one.
+    for (const n of [h.p, h.s]) {
+      expect((await h.status(n)).body.syncPaused.reason).toContain('teardown');
+      const sync = await h.request('POST', h.nodeUrl(n, '/api/v1/sync'));
+      expect(sync.status).toBe(409);
+      expect(sync.body.error.code).toBe('SYNC_PAUSED');
+    }
+    await h.cliOk(h.p, ['ha', 'keep-this-node'], 'yes\n');
+    await h.waitFor('the pause lifted on the primary', async () => (await h.status(h.p)).body.syncPaused === undefined, 10_000);
+    expect((await h.status(h.s)).body.syncPaused).toBeDefined();
+
+    // The documented next step, from the CLI: the certificate still names the VIP, the chain is checked.
+    const hcn = await h.cli(h.p, ['hcn', 'set', h.p.ip, '--url', h.nodeUrl(h.p, ''), '--servername', VIP]);
+    expect(hcn.stderr + hcn.stdout).not.toContain('altnames');
+    expect(hcn.code).toBe(0);
+    expect(hcn.stdout).toContain(h.p.ip);
+    const wrongName = await h.cli(h.p, ['hcn', 'show', '--url', h.nodeUrl(h.p, ''), '--servername', 'not-this.example']);
+    expect(wrongName.code).not.toBe(0);
   }, 120_000);
+
+  test('When the pair is formed again after teardown, from the CLI only, then leftovers are named, cleaned with --clean, and the pair is Normal with the primary\'s data', async () => {
+    for (const n of [h.p, h.s]) await h.stopServer(n);
+    const deployArgs = ['ha_deploy', '--vip', VIP, '--primary-address', h.p.ip, '--secondary-address', h.s.ip,
+      '--heartbeat-port', String(h.ports.heartbeat), '--pgdata', h.p.pgdata, '--monitor-port', String(h.ports.monitor)];
+    const blocked = await h.cli(h.p, deployArgs);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toContain('HA_LEFTOVERS_FOUND');
+    expect(blocked.stderr).toContain('--clean');
+    await h.cliOk(h.p, [...deployArgs, '--clean']);
+    await h.startServer(h.p);
+    await h.waitFor('the primary to hold the VIP', async () => (await h.vipOwner()) === 'primary-node', 60_000);
+
+    const provision = ['ha', 'provision-standby', '--primary', h.p.ip, '--heartbeat-port', String(h.ports.heartbeat), '--pgdata', h.s.pgdata];
+    const left = await h.cli(h.s, provision);
+    expect(left.code).toBe(1);
+    expect(left.stderr).toContain(`${h.s.pgdata} holds a database`);
+    expect(left.stderr).toContain('pg_ctl stop');
+    await h.cliOk(h.s, [...provision, '--clean']);
+    await h.startServer(h.s);
+    const st = await h.waitNormal(h.p, 90_000);
+    expect(st).toMatchObject({ thisNode: 'primary-node', thisNodeRole: 'Active', standbyServer: { name: 'secondary-node' } });
+    // The secondary is a new clone of the primary: what it wrote alone after teardown is gone, and its old copy was kept aside.
+    expect((await h.request('GET', h.vipUrl('/api/v1/accounts/AFTER-primary'))).status).toBe(200);
+    expect((await h.request('GET', h.vipUrl('/api/v1/accounts/AFTER-secondary'))).status).toBe(404);
+    expect(readdirSync(path.dirname(h.s.pgdata)).some((f) => f.startsWith('pgdata.before-ha-'))).toBe(true);
+    for (const n of [h.p, h.s]) expect((await h.status(n)).body.syncPaused).toBeUndefined();
+  }, 300_000);
 });

@@ -33,9 +33,10 @@ suite('HA cluster: crash of the Active node under load', () => {
     h.crash(h.p);
     await h.waitFor('the standby to take the VIP', async () => (await h.vipOwner()) === 'secondary-node', 60_000);
     await h.waitFor('registrations after the crash', async () => registrations(killedAt) >= 4, 60_000);
+    // The longest time without an acknowledged registration: an answer in flight at the kill does not end it.
+    const takeover = await load.gapAfter(killedAt);
     await load.stop();
-    const takeover = load.firstRegistrationAfter(killedAt)!;
-    console.log(`crash: first acknowledged registration ${(takeover / 1000).toFixed(2)} s after kill -9`);
+    console.log(`crash: longest time without an acknowledged registration after kill -9: ${(takeover / 1000).toFixed(2)} s`);
 
     const result = await load.verify('CRASH', token.body.id);
     expect(result.lost).toEqual([]);

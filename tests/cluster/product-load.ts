@@ -64,6 +64,19 @@ export class ProductLoad {
     return first ? first.at - t : undefined;
   }
 
+  /**
+   * After a fault at `at`: waits until registrations flow again (two within the last second, at
+   * least two seconds after the fault) and returns the longest time without an acknowledged
+   * registration since `at` (ms). An answer that was in flight at the fault does not end the gap.
+   */
+  async gapAfter(at: number, timeoutMs = 60_000): Promise<number> {
+    await this.h.waitFor('registrations flowing again', async () => {
+      const now = Date.now();
+      return now - at > 2000 && this.acks.filter((a) => a.kind === 'register' && a.at > now - 1000).length >= 2;
+    }, timeoutMs);
+    return this.longestGap(at, Date.now());
+  }
+
   /** Longest time without any acknowledged registration inside [from, to]. */
   longestGap(from: number, to: number): number {
     const times = [from, ...this.acks.filter((a) => a.kind === 'register' && a.at >= from && a.at <= to).map((a) => a.at), to].sort((a, b) => a - b);
