@@ -59,6 +59,22 @@ END $$;
 DELETE FROM usage_total WHERE in_use = 0;
 DELETE FROM usage WHERE count = 0;
 
+-- Claims (sender, jti) for idempotency in the caller's transaction: NULL when this message is new,
+-- else {"stored": ...} with what the first copy recorded (a resend gets the stored answer).
+CREATE FUNCTION slm_claim_message(p_sender text, p_jti text, p_request_hash text, p_now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO idempotency_record (sender, jti, request_hash, http_status, body, created_at)
+  VALUES (p_sender, p_jti, p_request_hash, 0, '{}'::jsonb, p_now)
+  ON CONFLICT DO NOTHING;
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN (SELECT jsonb_build_object('stored', jsonb_build_object('requestHash', r.request_hash, 'httpStatus', r.http_status, 'body', r.body))
+            FROM idempotency_record r WHERE r.sender = p_sender AND r.jti = p_jti);
+END;
+$$;
+
 -- A transport authorize, first statement: claims (sender, jti) for idempotency, checks the Host
 -- Common Name and the instance (locking its row while recording the contact), bounds the number
 -- of distinct unknown tags in use in its virtual account, replaces its usage rows, and returns
@@ -74,6 +90,7 @@ CREATE FUNCTION slm_transport_authorize(
   p_tags text[], p_counts int[], p_now timestamptz, p_max_unknown_tags int)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  v_stored jsonb;
   v_hcn text;
   v_va uuid;
   v_status text;
@@ -82,12 +99,9 @@ DECLARE
   v_new_unknown int;
   v_change record;
 BEGIN
-  INSERT INTO idempotency_record (sender, jti, request_hash, http_status, body, created_at)
-  VALUES (p_sender, p_jti, p_request_hash, 0, '{}'::jsonb, p_now)
-  ON CONFLICT DO NOTHING;
-  IF NOT FOUND THEN
-    RETURN (SELECT jsonb_build_object('stored', jsonb_build_object('requestHash', r.request_hash, 'httpStatus', r.http_status, 'body', r.body))
-              FROM idempotency_record r WHERE r.sender = p_sender AND r.jti = p_jti);
+  v_stored := slm_claim_message(p_sender, p_jti, p_request_hash, p_now);
+  IF v_stored IS NOT NULL THEN
+    RETURN v_stored;
   END IF;
 
   SELECT s.value #>> '{}' INTO v_hcn FROM setting s WHERE s.key = 'hostCommonName';
@@ -169,18 +183,16 @@ CREATE FUNCTION slm_transport_register(
   p_cert_serial text, p_cert_pem text, p_key_pem text, p_cert_not_after timestamptz, p_now timestamptz, p_event_details jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  v_stored jsonb;
   v_id uuid;
   v_va uuid;
   v_status text;
   v_key text;
   v_new boolean := false;
 BEGIN
-  INSERT INTO idempotency_record (sender, jti, request_hash, http_status, body, created_at)
-  VALUES (p_sender, p_jti, p_request_hash, 0, '{}'::jsonb, p_now)
-  ON CONFLICT DO NOTHING;
-  IF NOT FOUND THEN
-    RETURN (SELECT jsonb_build_object('stored', jsonb_build_object('requestHash', r.request_hash, 'httpStatus', r.http_status, 'body', r.body))
-              FROM idempotency_record r WHERE r.sender = p_sender AND r.jti = p_jti);
+  v_stored := slm_claim_message(p_sender, p_jti, p_request_hash, p_now);
+  IF v_stored IS NOT NULL THEN
+    RETURN v_stored;
   END IF;
 
   SELECT p.id, p.virtual_account_id, p.status::text, p.public_key_pem INTO v_id, v_va, v_status, v_key
