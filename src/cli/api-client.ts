@@ -43,6 +43,16 @@ function explain(err: NodeJS.ErrnoException, url: URL, caFile: string): ApiError
  * The admin commands talk to a running server over its HTTPS API (the embedded store allows a
  * single process), trusting the server CA written under certs/.
  */
+type ErrorBody = { error?: { code?: string; message?: string; details?: Record<string, unknown> } };
+
+/** Our `{"error": {code, message}}` answer as an ApiError; Retry-After becomes `details.retryAfterSeconds`. */
+function apiErrorOf(status: number, json: ErrorBody | undefined, res: IncomingMessage): ApiError {
+  const err = json?.error ?? {};
+  const retryAfter = Number(res.headers['retry-after']);
+  const details = { ...err.details, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}) };
+  return new ApiError(status, err.code ?? 'HTTP_ERROR', err.message ?? `HTTP ${status}`, Object.keys(details).length ? details : undefined);
+}
+
 export class ApiClient {
   private session?: string;
   private readonly ca: Buffer;
@@ -85,17 +95,14 @@ export class ApiClient {
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 500;
-            let json: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined;
+            let json: ErrorBody | undefined;
             try {
               json = text ? JSON.parse(text) : undefined;
             } catch {
               return reject(clientError('NOT_AN_SLM_SERVER', `${url.origin} answered ${status} with something other than JSON: is SLM_URL the slm-onprem server?`));
             }
             if (status < 400) return resolve(json as T);
-            const err = json?.error ?? {};
-            const retryAfter = Number(res.headers['retry-after']);
-            const details = { ...err.details, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}) };
-            reject(new ApiError(status, err.code ?? 'HTTP_ERROR', err.message ?? `HTTP ${status}`, Object.keys(details).length ? details : undefined));
+            reject(apiErrorOf(status, json, res));
           });
         },
       );
@@ -112,23 +119,29 @@ export class ApiClient {
   /** A GET whose body is streamed (a backup); an error status rejects as call() does. */
   async download(route: string): Promise<IncomingMessage> {
     if (!this.session) await this.login();
+    const url = new URL(route, this.opts.url);
     return new Promise((resolve, reject) => {
-      const req = https.request(new URL(route, this.opts.url), { method: 'GET', ca: this.ca, headers: { authorization: `Bearer ${this.session}` } }, (res) => {
-        if ((res.statusCode ?? 500) < 400) return resolve(res);
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let err: { code?: string; message?: string } = {};
-          try {
-            err = JSON.parse(text).error ?? {};
-          } catch {
-            // Not our JSON error: the text itself is the message.
-          }
-          reject(new ApiError(res.statusCode ?? 500, err.code ?? 'HTTP_ERROR', err.message ?? text));
-        });
-      });
-      req.on('error', (err) => reject(new Error(`cannot reach ${this.opts.url}: ${err.message}`)));
+      const req = https.request(
+        url,
+        { method: 'GET', ca: this.ca, checkServerIdentity: (host, cert) => this.checkIdentity(host, cert), headers: { authorization: `Bearer ${this.session}` } },
+        (res) => {
+          const status = res.statusCode ?? 500;
+          if (status < 400) return resolve(res);
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json: ErrorBody | undefined;
+            try {
+              json = JSON.parse(text);
+            } catch {
+              // Not our JSON error: the status is all there is to say.
+            }
+            reject(apiErrorOf(status, json, res));
+          });
+        },
+      );
+      req.on('error', (err) => reject(explain(err as NodeJS.ErrnoException, url, this.caFile)));
       req.end();
     });
   }

@@ -66,9 +66,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 }
 
 /** `slm admin`: commands run on the node itself, opening the store directly (no server API). */
-export function offlineAdminGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description('offline administration on the node (opens the store directly; stop the server first for the embedded store)');
-}
+export const OFFLINE_ADMIN = ['admin', 'offline administration on the node (opens the store directly; stop the server first for the embedded store)'] as const;
 
 /**
  * Progress of an operation that can take more than a couple of seconds: on a terminal, one

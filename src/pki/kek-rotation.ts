@@ -4,7 +4,7 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/config';
 import { openStore, type Db } from '../store/database';
-import { offlineAdminGroup } from '../cli/command-kit';
+import { commandGroup, OFFLINE_ADMIN } from '../cli/command-kit';
 import { KeyVault } from './key-vault';
 
 /** Re-seals every stored private key under `next`, in one transaction. Returns how many were re-sealed. */
@@ -21,7 +21,7 @@ export async function resealKeys(db: Db, current: Buffer, next: Buffer): Promise
 }
 
 export function registerKekCommands(program: Command): void {
-  offlineAdminGroup(program)
+  commandGroup(program, ...OFFLINE_ADMIN)
     .command('rotate-kek')
     .description('re-encrypt the stored private keys under a new key-encryption key; stop the server first')
     .action(async () => {

@@ -5,7 +5,7 @@ import { openStore, type Db } from '../store/database';
 import { hashSecret } from '../auth/password';
 import { EventLog } from '../events/event-log';
 import { BOOTSTRAP_ADMIN } from './user-service';
-import { offlineAdminGroup } from '../cli/command-kit';
+import { commandGroup, OFFLINE_ADMIN } from '../cli/command-kit';
 
 /**
  * Gives `username` an admin role and a new password, creating the user when it is missing, and ends
@@ -28,7 +28,7 @@ async function readStdin(): Promise<string> {
 }
 
 export function registerUserRecoveryCommands(program: Command): void {
-  offlineAdminGroup(program)
+  commandGroup(program, ...OFFLINE_ADMIN)
     .command('reset-password')
     .description('set a new password for an admin user (created or promoted if needed) and end its sessions; run on the node, with the same SLM_DATA_DIR / DATABASE_URL as the server')
     .argument('[username]', 'user to recover', BOOTSTRAP_ADMIN)
