@@ -19,6 +19,11 @@ export type BenchEnv = {
   stop(): Promise<void>;
 };
 
+/** BENCH_CPU_PROF=<dir>: node's --cpu-prof for the processes a benchmark starts (written when they stop). */
+export function profileArgs(): string[] {
+  return process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+}
+
 export async function startBenchEnv(extraEnv: Record<string, string> = {}, keepAlive = true): Promise<BenchEnv> {
   // BENCH_PG_STATS=1: pg_stat_statements, for the profile of what the database spends per statement.
   const pg = await startPostgres(process.env.BENCH_PG_STATS ? '-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all' : '');
@@ -35,7 +40,7 @@ export async function startBenchEnv(extraEnv: Record<string, string> = {}, keepA
       SLM_ADMIN_PASSWORD: ADMIN_PASSWORD,
       SLM_TRANSPORT_RATE_LIMIT: '100000000',
       ...extraEnv,
-    }, undefined, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
+    }, undefined, profileArgs());
   } catch (err) {
     pg.stop();
     throw err;

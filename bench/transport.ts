@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ProductSimulator } from '../src/products/simulator';
 import { decodeJws, verifyServerResponse } from '../src/transport/jws';
 import { readdirSync } from 'node:fs';
-import { cpuSecondsOf, fmt, rssOf, topStatements, machineCpu, measure, pgCpuSecondsOf, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
+import { cpuSecondsOf, fmt, rssOf, topStatements, machineCpu, measure, pgCpuSecondsOf, profileArgs, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
 
 /**
  * Transport throughput and latency: registrations and authorizations per second and p50/p99 at
@@ -24,6 +24,9 @@ const LEVELS = [
 ]
   .filter((l) => !process.env.BENCH_LEVELS || process.env.BENCH_LEVELS.split(',').map(Number).includes(l.concurrency))
   .map((l) => ({ ...l, registrations: Math.ceil(l.registrations * SCALE), authorizations: Math.ceil(l.authorizations * SCALE) }));
+
+// Ours and the baseline take turns in this many slices of each level's authorizations (BENCH_ROUNDS).
+const ROUNDS = Math.max(2, Number(process.env.BENCH_ROUNDS ?? 6));
 
 // A soak after the levels: authorizes at 16 concurrent for BENCH_SOAK_SECONDS (default 600 x BENCH_SCALE).
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? Math.round(600 * SCALE));
@@ -79,7 +82,7 @@ async function timed(env: BenchEnv, run: () => ReturnType<typeof measure>, pid =
 
 /** bench/baseline-server.ts as a child process on the same database (its own CPU, as our server has). */
 async function startBaseline(env: BenchEnv): Promise<{ child: ChildProcess; url: string; agent: https.Agent }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'baseline-server.js')], { env: { ...process.env, DATABASE_URL: env.databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...profileArgs(), path.join(__dirname, 'baseline-server.js')], { env: { ...process.env, DATABASE_URL: env.databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
   const { port, ca } = await new Promise<{ port: number; ca: string }>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString())));
     child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
@@ -129,20 +132,29 @@ async function main() {
         sims[i % sims.length].authorizeMessage(TAGS.filter(() => random() < 0.6).map(({ tag }) => ({ tag, count: Math.floor(random() * 20) }))));
       const authorizeMessages = makeAuthorizes();
       const baselineMessages = makeAuthorizes();
-      // Ours and the baseline alternate in halves, so a change in the host's load hits both alike.
-      const half = Math.ceil(authorizeMessages.length / 2);
-      const ours = [authorizeMessages.slice(0, half), authorizeMessages.slice(half)];
-      const bare = [baselineMessages.slice(0, half), baselineMessages.slice(half)];
+      // Ours and the baseline alternate in ROUNDS slices, the one that goes first swapped each round,
+      // so a change in the host's load (or a checkpoint, an autovacuum) hits both alike.
+      const size = Math.ceil(authorizeMessages.length / ROUNDS);
+      const slice = (list: string[], round: number) => list.slice(round * size, (round + 1) * size);
       const auth: Phase[] = [];
       const base: Phase[] = [];
-      for (let round = 0; round < 2; round++) {
-        auth.push(await timed(env, () => measure(ours[round], level.concurrency, async (message) => post(message).then(() => undefined))));
-        base.push(await timed(env, () => measure(bare[round], level.concurrency, postBaseline), baseline.child.pid));
+      for (let round = 0; round < ROUNDS; round++) {
+        const ours = () => timed(env, () => measure(slice(authorizeMessages, round), level.concurrency, async (message) => post(message).then(() => undefined)));
+        const bare = () => timed(env, () => measure(slice(baselineMessages, round), level.concurrency, postBaseline), baseline.child.pid);
+        if (round % 2 === 0) {
+          auth.push(await ours());
+          base.push(await bare());
+        } else {
+          base.push(await bare());
+          auth.push(await ours());
+        }
       }
       for (const [name, r] of [['register', reg], ['authorize', merge(auth)], ['baseline', merge(base)]] as const) {
         rows.push(`${name.padEnd(10)} ${String(level.concurrency).padStart(4)} ${String(r.count).padStart(6)} ${fmt(r.perSecond)} ${fmt(r.p50, 2)} ${fmt(r.p99, 2)} ${fmt(r.serverCpu * 1000, 2)} ${fmt(r.pgCpu * 1000, 2)} ${fmt(r.machineBusy * 100, 0)}%`);
       }
-      ratios.push(`authorize at ${level.concurrency}: ${(merge(auth).perSecond / merge(base).perSecond).toFixed(2)}x the baseline (rounds: ${auth.map((a, i) => (a.perSecond / base[i].perSecond).toFixed(2)).join(', ')})`);
+      const perRound = auth.map((a, i) => a.perSecond / base[i].perSecond).sort((x, y) => x - y);
+      ratios.push(`authorize at ${level.concurrency}: ${(merge(auth).perSecond / merge(base).perSecond).toFixed(2)}x the baseline ` +
+        `(${ROUNDS} rounds: median ${perRound[Math.floor(ROUNDS / 2)].toFixed(2)}, ${perRound[0].toFixed(2)}-${perRound.at(-1)!.toFixed(2)})`);
     }
 
     // All 64 products on one token: the token row lock serializes the registrations.

@@ -4,18 +4,21 @@ import express from 'express';
 import pino from 'pino';
 import { AppError } from '../errors';
 import { errorHandler } from './error-handler';
-import { requestLog, warmUpHeaders } from './request-log';
+import { productMessageLog, requestLog, warmUpHeaders } from './request-log';
 
 type Line = { level: number; msg: string; err?: unknown; code?: string; req?: unknown };
 const LEVEL = { debug: 20, info: 30, warn: 40, error: 50 };
 
 /** An app with the real request log and error handler, logging into memory. */
-async function withApp(fn: (get: (path: string, headers?: Record<string, string>) => Promise<void>, lines: Line[]) => Promise<void>) {
+async function withApp(
+  fn: (get: (path: string, headers?: Record<string, string>) => Promise<http.IncomingHttpHeaders>, lines: Line[]) => Promise<void>,
+  opts: { level: string; log: typeof requestLog } = { level: 'debug', log: requestLog },
+) {
   const lines: Line[] = [];
   const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) });
-  const logger = pino({ level: 'debug' }, sink);
+  const logger = pino({ level: opts.level }, sink);
   const app = express();
-  app.use(requestLog(logger));
+  app.use(opts.log(logger));
   app.get('/ok', (_req, res) => void res.json({}));
   app.get('/denied', () => {
     throw new AppError('AUTHENTICATION_REQUIRED', 401, 'log in');
@@ -34,7 +37,7 @@ async function withApp(fn: (get: (path: string, headers?: Record<string, string>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   const get = (path: string, headers: Record<string, string> = {}) =>
-    new Promise<void>((resolve) => http.get({ host: '127.0.0.1', port, path, headers }, (res) => res.resume().on('end', resolve)));
+    new Promise<http.IncomingHttpHeaders>((resolve) => http.get({ host: '127.0.0.1', port, path, headers }, (res) => res.resume().on('end', () => resolve(res.headers))));
   try {
     await fn(get, lines);
   } finally {
@@ -75,5 +78,25 @@ describe('request log', () => {
       await new Promise((r) => setImmediate(r));
       expect(lines).toHaveLength(1);
     });
+  });
+
+  test('When product messages are logged at the default level, then answered ones write nothing, refused ones the same line as the request log, and all carry X-Request-Id', async () => {
+    const seen: Line[][] = [];
+    for (const opts of [{ level: 'info', log: productMessageLog }, { level: 'info', log: requestLog }]) {
+      await withApp(async (get, lines) => {
+        const answered = await get('/ok');
+        expect(answered['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+        expect((await get('/denied', { 'x-request-id': 'product-42' }))['x-request-id']).toBe('product-42');
+        await get('/standby');
+        await new Promise((r) => setImmediate(r));
+        seen.push(lines);
+      }, opts);
+    }
+    const [light, full] = seen.map((lines) => lines.map((l) => ({ level: l.level, msg: l.msg.replace(/\d+ms/, 'Nms'), code: l.code, id: (l.req as { id?: string } | undefined)?.id })));
+    expect(light).toEqual([
+      { level: LEVEL.warn, msg: 'GET /denied 401 Nms AUTHENTICATION_REQUIRED', code: 'AUTHENTICATION_REQUIRED', id: 'product-42' },
+      { level: LEVEL.warn, msg: 'GET /standby 503 NOT_ACTIVE_NODE', code: 'NOT_ACTIVE_NODE', id: expect.any(String) },
+    ]);
+    expect(light.map(({ level, msg, code }) => ({ level, msg, code }))).toEqual(full.filter((l) => l.level >= LEVEL.warn).map(({ level, msg, code }) => ({ level, msg, code })));
   });
 });

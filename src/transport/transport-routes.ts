@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
 import type { AppContext } from '../app-context';
 import { AppError, badRequest } from '../errors';
@@ -36,7 +36,8 @@ function envelope(req: Request): string {
   return message;
 }
 
-export function transportRoutes(ctx: AppContext): Router {
+/** `lane`: what every request gets before its route (request log, metrics, headers, body parsing), given by the app. */
+export function transportRoutes(ctx: AppContext, lane: RequestHandler[]): Router {
   const router = Router();
   // Per source address: products behind one NAT share a budget, so the default is generous
   // (SLM_TRANSPORT_RATE_LIMIT per minute); a single product sends a few messages a day.
@@ -46,11 +47,11 @@ export function transportRoutes(ctx: AppContext): Router {
   // while the successful traffic of the same address never uses this budget up.
   const failures = perSource(ctx.config.transportFailureLimit, true, 'refused messages');
   for (const path of TRANSPORT_PATHS) {
-    router.post(path, failures, limiter, async (req, res) => {
+    router.post(path, ...lane, failures, limiter, async (req, res) => {
       const answer = await ctx.transport.handle(envelope(req));
       res.status(answer.httpStatus).json(answer.body);
     });
-    router.all(path, (req) => {
+    router.all(path, ...lane, (req) => {
       throw new AppError('METHOD_NOT_ALLOWED', 405, `${req.method} is not allowed on ${req.path}`);
     });
   }
