@@ -1,7 +1,9 @@
-import { createHash, createPublicKey, KeyObject, sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, KeyObject, sign, verify, X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import pg from 'pg';
 import { generateEcKeyPair, issueCertificate } from '../src/pki/x509';
+import { responseSigningEkuExtension } from '../src/pki/response-signing';
+import { CA_NAME } from '../src/pki/pki-service';
 
 /**
  * The machine's limit for a transport authorize, for bench:transport to compare with: a bare
@@ -26,8 +28,23 @@ async function main() {
     notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000),
     extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
   });
-  const answerKey = { key: generateEcKeyPair().privateKey, dsaEncoding: 'ieee-p1363' as const };
-  const header = b64({ alg: 'ES256' });
+  // The answer the protocol asks for: signed by a response-signing certificate whose chain (it and
+  // its CA, as ours) travels in the JWS header's x5c, and stored with it.
+  const day = 86_400_000;
+  const caKeys = generateEcKeyPair();
+  const caCert = issueCertificate({
+    subject: CA_NAME, issuer: CA_NAME, subjectPublicKey: caKeys.publicKey, issuerKey: caKeys.privateKey, issuerPublicKey: caKeys.publicKey,
+    notBefore: new Date(Date.now() - day), notAfter: new Date(Date.now() + 3650 * day),
+    extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true }],
+  });
+  const signing = generateEcKeyPair();
+  const signingCert = issueCertificate({
+    subject: [{ shortName: 'CN', value: 'slm-onprem response signing' }], issuer: CA_NAME, subjectPublicKey: signing.publicKey,
+    issuerKey: caKeys.privateKey, issuerPublicKey: caKeys.publicKey, notBefore: new Date(Date.now() - day), notAfter: new Date(Date.now() + 1825 * day),
+    extensions: [{ name: 'basicConstraints', cA: false }, { name: 'keyUsage', digitalSignature: true, critical: true }, responseSigningEkuExtension()],
+  });
+  const answerKey = { key: signing.privateKey, dsaEncoding: 'ieee-p1363' as const };
+  const header = b64({ alg: 'ES256', x5c: [signingCert, caCert].map((c) => new X509Certificate(c.pem).raw.toString('base64')) });
   const keys = new Map<string, { pem: string; key: KeyObject }>();
 
   async function authorize(compact: string): Promise<[number, unknown]> {
@@ -61,7 +78,11 @@ async function main() {
       const entitlements = claims.entitlements.map((e) => ({
         ...e, status: !r.sold.includes(e.tag) ? 'INVALID_TAG' : (purchased.get(e.tag) ?? 0) - (r.inUse[e.tag] ?? 0) < 0 ? 'OUT_OF_COMPLIANCE' : 'AUTHORIZED',
       }));
-      const input = `${header}.${b64({ typ: 'authorize', overall: entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED') ? 'AUTHORIZED' : 'OUT_OF_COMPLIANCE', entitlements, iat: Math.floor(now.getTime() / 1000), requestJti: claims.jti })}`;
+      const input = `${header}.${b64({
+        typ: 'authorize', overall: entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED') ? 'AUTHORIZED' : 'OUT_OF_COMPLIANCE', entitlements,
+        authorizationExpires: new Date(now.getTime() + 90 * day).toISOString(), nextAuthorization: new Date(now.getTime() + 30 * day).toISOString(),
+        iat: Math.floor(now.getTime() / 1000), requestJti: claims.jti,
+      })}`;
       const body = { response: `${input}.${sign('sha256', Buffer.from(input), answerKey).toString('base64url')}` };
       await client.query(`SELECT slm_transport_answer(${q(kid)}, ${q(claims.jti)}, ${q(JSON.stringify(body))}, ${q(r.virtualAccountId)},
         ARRAY[${r.tags.map(q).join(',')}]::text[], ARRAY[${r.deltas.join(',')}]::int[]); COMMIT`);
