@@ -25,7 +25,8 @@ export function containsNul(value: unknown): boolean {
  * text cannot hold them, and no field of ours has a use for them.
  */
 export function rejectNulBytes(req: Request, _res: Response, next: NextFunction) {
-  if (/%00/.test(req.originalUrl)) return next(rejected('url', 'the URL must not contain NUL (%00)'));
+  // originalUrl is express's; the product-message lane's raw request has url only.
+  if (/%00/.test(req.originalUrl ?? req.url)) return next(rejected('url', 'the URL must not contain NUL (%00)'));
   if (containsNul(req.body)) return next(rejected('body', 'the body must not contain NUL characters'));
   next();
 }

@@ -10,9 +10,13 @@ import type { ServerMetrics } from './metrics';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
+/** express's req.path; a request the product-message lane answers has only its url (an exact transport path). */
+const pathOf = (req: Request) => req.path ?? req.url;
+
 /** The route template of a request (bounded label values): never the raw URL. */
 export function routeLabel(req: Request): string {
   if (req.route?.path && typeof req.route.path === 'string') return req.route.path.replace(/:(\w+)/g, '{$1}');
+  if (!req.route && TRANSPORT_PATHS.includes(pathOf(req))) return pathOf(req);
   const openapi = (req as { openapi?: { openApiRoute?: string } }).openapi;
   return openapi?.openApiRoute ?? 'unmatched';
 }
@@ -25,7 +29,7 @@ export function metricsMiddleware(metrics: ServerMetrics) {
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.observeRequest(METHODS.has(req.method) ? req.method : 'OTHER', routeLabel(req), res.statusCode, seconds);
-      if (TRANSPORT_PATHS.includes(req.path)) metrics.observeProductMessage(req.body?.message, errorCodeOf(res) ?? 'OK');
+      if (TRANSPORT_PATHS.includes(pathOf(req))) metrics.observeProductMessage(req.body?.message, errorCodeOf(res) ?? 'OK');
     });
     next();
   };
