@@ -79,6 +79,14 @@ describe('CSR parsing and verification', () => {
     expect(csr.subject.commonName).toBe('ec-product');
   });
 
+  test('When RSA and EC keys are imported from their numbers, then each is the key the request carries, byte for byte', () => {
+    for (const pem of [rsaCsrPem('numbers'), ecCsrPem()]) {
+      const csr = parseAndVerifyCsr(pem);
+      expect(csr.publicKey.export({ type: 'spki', format: 'der' })).toEqual(csr.spki);
+      expect(csr.publicKey.equals(createPublicKey({ key: csr.spki, format: 'der', type: 'spki' }))).toBe(true);
+    }
+  });
+
   test('When the CSR is tampered with, then it fails with BAD_SIGNATURE', () => {
     const pem = rsaCsrPem('tamper');
     const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');

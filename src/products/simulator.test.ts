@@ -49,7 +49,7 @@ describe('The product simulator tells the server signature from another product 
   test('When another product signs an AUTHORIZED answer with its ID certificate from the same CA, then the simulator refuses it', async () => {
     const ca = await pki.ca();
     const otherProduct = generateEcKeyPair();
-    const idCertificate = issueIdCertificate(ca, otherProduct.publicKey, { pid: 'CUCM', sn: 'SN2' }, new Date()).pem;
+    const idCertificate = issueIdCertificate(ca, otherProduct.publicKey.export({ type: 'spki', format: 'der' }) as Buffer, { pid: 'CUCM', sn: 'SN2' }, new Date()).pem;
     const message = sim.authorizeMessage([{ tag: 'T', count: 1 }]);
     expect(() => sim.verifyAnswer(answerTo(message, { key: otherProduct.privateKey, certPem: idCertificate }, ca.certPem), message)).toThrow(
       'server response is not signed by a response-signing certificate',

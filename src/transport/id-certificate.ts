@@ -1,4 +1,4 @@
-import { createHash, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, sign, X509Certificate } from 'node:crypto';
 import type { Credential } from '../pki/pki-service';
 import { commonNameDn, ECDSA_SHA256, elements, SEQUENCE, tlv } from '../pki/der';
 import { derToPem, randomSerialHex, type IssuedCertificate } from '../pki/x509';
@@ -44,12 +44,12 @@ function time(date: Date): Buffer {
 /**
  * The product's ID certificate: CN `UDI_PID:<pid> UDI_SN:<sn>`, client authentication, one year,
  * signed by the CA (ECDSA P-256, SHA-256). Encoded by hand: every registration issues one, and
- * building it with forge cost several times the signature.
+ * building it with forge cost several times the signature. `spki`: the product key's
+ * SubjectPublicKeyInfo (DER), as its request carried it.
  */
-export function issueIdCertificate(ca: Credential, publicKey: KeyObject, udi: { pid: string; sn: string }, now: Date): IssuedCertificate {
+export function issueIdCertificate(ca: Credential, spki: Buffer, udi: { pid: string; sn: string }, now: Date): IssuedCertificate {
   const issuer = issuerOf(ca);
   const serialHex = randomSerialHex();
-  const spki = publicKey.export({ type: 'spki', format: 'der' }) as Buffer;
   const notAfter = new Date(now.getTime() + ID_CERTIFICATE_DAYS * DAY_MS);
   const tbs = tlv(
     SEQUENCE,

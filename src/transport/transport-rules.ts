@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { KeyObject } from 'node:crypto';
+import { derToPem } from '../pki/x509';
 import { conflict } from '../errors';
 import type { StoredAnswer } from './idempotency';
 
@@ -22,7 +22,9 @@ export function canonicalHost(host: string): string {
   return isIP(bare) === 6 ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare;
 }
 
-export const spkiPem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }) as string;
+export const spkiPem = (spki: Buffer) => derToPem(spki, 'PUBLIC KEY');
+/** The DER inside a PEM public key (no parsing: the key was checked when it was stored). */
+export const spkiDer = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s+/g, ''), 'base64');
 
 export function addMonths(date: Date, months: number): Date {
   const d = new Date(date.getTime());

@@ -7,7 +7,7 @@ import type { ComplianceSnapshot } from '../licenses/license-service';
 import type { TokenConsumer } from '../tokens/token-service';
 import { parseAndVerifyCsr } from '../pki/x509';
 import { AppError, conflict, unauthorized } from '../errors';
-import { addMonths, canonicalHost, replay, spkiPem, type TransportAnswer } from './transport-rules';
+import { addMonths, canonicalHost, replay, spkiDer, spkiPem, type TransportAnswer } from './transport-rules';
 import { jwsSigner, pemToDerBase64, verifyJws } from './jws';
 import { parseMessage, udiSubject, type AuthorizeClaims, type ProductMessage, type RegisterClaims, type RenewClaims } from './messages';
 import type { IdempotencyStore } from './idempotency';
@@ -127,7 +127,7 @@ export class TransportService {
     const csr = parseAndVerifyCsr(claims.csr);
     verifyJws(message.jws, csr.publicKey);
     const ca = await this.deps.pki.ca();
-    const cert = issueIdCertificate(ca, csr.publicKey, claims.udi, now);
+    const cert = issueIdCertificate(ca, csr.spki, claims.udi, now);
     const signer = await this.signer();
     const call: RegisterCall = {
       ...key,
@@ -139,7 +139,7 @@ export class TransportService {
       softwareVersion: claims.softwareVersion ?? null,
       exportControlled: token.exportControlled,
       cert,
-      keyPem: spkiPem(csr.publicKey),
+      keyPem: spkiPem(csr.spki),
       now,
       eventDetails: { account: token.accountName, virtualAccount: token.virtualAccountName, tokenId: token.tokenId, certSerial: cert.serialHex },
     };
@@ -179,9 +179,10 @@ export class TransportService {
 
   private async renew(message: ProductMessage, claims: RenewClaims, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = this.authenticate(message, known, now);
-    const newKey = claims.csr ? parseAndVerifyCsr(claims.csr).publicKey : this.instanceKey(instance.id, instance.publicKeyPem);
-    const publicKeyPem = claims.csr ? spkiPem(newKey) : instance.publicKeyPem;
-    const cert = issueIdCertificate(await this.deps.pki.ca(), newKey, { pid: instance.udiPid, sn: instance.udiSn }, now);
+    const csr = claims.csr ? parseAndVerifyCsr(claims.csr) : undefined;
+    const newKey = csr ? csr.publicKey : this.instanceKey(instance.id, instance.publicKeyPem);
+    const publicKeyPem = csr ? spkiPem(csr.spki) : instance.publicKeyPem;
+    const cert = issueIdCertificate(await this.deps.pki.ca(), csr ? csr.spki : spkiDer(instance.publicKeyPem), { pid: instance.udiPid, sn: instance.udiSn }, now);
     const answer = await this.apply(key, now, { which: instance.id }, async (tx, locked) => {
       usable(locked, instance.id, now);
       await tx.$executeRaw`
