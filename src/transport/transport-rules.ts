@@ -2,10 +2,20 @@ import { isIP } from 'node:net';
 import { derToPem } from '../pki/x509';
 import { conflict } from '../errors';
 import type { StoredAnswer } from './idempotency';
+import type { ComplianceSnapshot } from '../licenses/license-service';
 
 /** Small rules of the transport protocol, shared by its message types. */
 
 export type TransportAnswer = { httpStatus: number; body: { response: string } };
+export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
+/** The licenses module's accounting, asked about what an authorize's statement read after writing the new usage. */
+export type ComplianceSource = {
+  complianceOf(snapshot: ComplianceSnapshot, tags: string[], now: Date): Map<string, EntitlementStatus>;
+};
+/** The idempotency key of a message: who sent it, its jti, and the hash of its payload. */
+export type IdemKey = { sender: string; jti: string; requestHash: string };
+/** Signs an answer's claims as the server (a compact JWS with the x5c chain). */
+export type Signer = (claims: Record<string, unknown>) => string;
 
 /** The stored answer for a resent message; REPLAYED_MESSAGE when the jti came with another payload. */
 export function replay(stored: StoredAnswer, requestHash: string): TransportAnswer {

@@ -1,29 +1,24 @@
-import { createHash, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock';
 import type { SqlTx, Store } from '../store/database';
 import type { PkiService } from '../pki/pki-service';
 import type { EventLog } from '../events/event-log';
-import type { ComplianceSnapshot } from '../licenses/license-service';
 import type { TokenConsumer } from '../tokens/token-service';
 import { parseAndVerifyCsr } from '../pki/x509';
 import { AppError, conflict, unauthorized } from '../errors';
-import { addMonths, canonicalHost, replay, spkiDer, spkiPem, type TransportAnswer } from './transport-rules';
+import { addMonths, canonicalHost, replay, spkiDer, spkiPem, type ComplianceSource, type IdemKey, type Signer, type TransportAnswer } from './transport-rules';
 import { jwsSigner, pemToDerBase64, verifyJws } from './jws';
 import { parseMessage, udiSubject, type AuthorizeClaims, type ProductMessage, type RegisterClaims, type RenewClaims } from './messages';
 import type { IdempotencyStore } from './idempotency';
 import { issueIdCertificate } from './id-certificate';
 import { assertRegistered, deregister, lockInstanceStatement, type LockedInstance } from './usage-ledger';
 import {
-  answerSql, authorizeSql, KeyChanged, preflight, refusal, registerAnswerSql, registerSql, TokenRefused,
-  type AuthorizeRow, type InstanceRow, type RegisterCall, type RegisterRow,
+  KeyChanged, preflight, refusal, registerAnswerSql, registerSql, TokenRefused, type InstanceRow, type RegisterCall, type RegisterRow,
 } from './transport-statements';
+import { InstanceKeys } from './instance-keys';
+import { Authorizations } from './authorize-message';
 
 type Tx = SqlTx;
-export type EntitlementStatus = 'AUTHORIZED' | 'OUT_OF_COMPLIANCE' | 'INVALID_TAG';
-/** The licenses module's accounting, asked about what an authorize's statement read after writing the new usage. */
-export type ComplianceSource = {
-  complianceOf(snapshot: ComplianceSnapshot, tags: string[], now: Date): Map<string, EntitlementStatus>;
-};
 
 export type TransportDeps = {
   /** Raw SQL and transactions: the product-message path runs on the pool directly (see Store.transaction). */
@@ -37,9 +32,6 @@ export type TransportDeps = {
   clockSkewSeconds: number;
 };
 
-const DAY_MS = 86_400_000;
-export const AUTHORIZATION_DAYS = 90;
-export const NEXT_AUTHORIZATION_DAYS = 30;
 export const RENEW_AFTER_MONTHS = 6;
 
 /** Thrown inside a transaction whose (sender, jti) another transaction already answered. */
@@ -62,21 +54,19 @@ class AlreadyAnswered extends Error {}
 export class TransportService {
   private signerCache?: Promise<Signer>;
 
-  /**
-   * Parsed keys by instance id: parsing one costs more than verifying a signature with it, and a
-   * known key lets an authorize skip the preflight read (its statement re-checks that the key is
-   * still the instance's current one).
-   */
-  private readonly instanceKeys = new Map<string, { pem: string; key: KeyObject }>();
+  private readonly keys = new InstanceKeys();
+  private readonly authorizations: Authorizations;
 
-  constructor(private readonly deps: TransportDeps) {}
+  constructor(private readonly deps: TransportDeps) {
+    this.authorizations = new Authorizations(deps, this.keys, () => this.signer());
+  }
 
   async handle(compact: string): Promise<TransportAnswer> {
     const message = parseMessage(compact);
     const sender = message.claims.typ === 'register' ? udiSubject(message.claims.udi) : message.kid!;
     const requestHash = createHash('sha256').update(message.jws.payloadSegment).digest('hex');
     if (message.claims.typ === 'authorize') {
-      const answer = await this.authorizeKnown(message, message.claims, { sender, jti: message.claims.jti, requestHash });
+      const answer = await this.authorizations.known(message, message.claims, { sender, jti: message.claims.jti, requestHash });
       if (answer) return answer;
     }
     const state = await preflight(this.deps.store.sql, sender, message.claims.jti, message.kid);
@@ -173,14 +163,14 @@ export class TransportService {
       if (err instanceof TokenRefused) await this.deps.tokens.refuse(this.deps.store.sql, verifiedToken, now);
       throw err;
     }
-    if (instanceId) this.remember(instanceId, call.keyPem, csr.publicKey);
+    if (instanceId) this.keys.remember(instanceId, call.keyPem, csr.publicKey);
     return answer;
   }
 
   private async renew(message: ProductMessage, claims: RenewClaims, known: InstanceRow | null, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = this.authenticate(message, known, now);
     const csr = claims.csr ? parseAndVerifyCsr(claims.csr) : undefined;
-    const newKey = csr ? csr.publicKey : this.instanceKey(instance.id, instance.publicKeyPem);
+    const newKey = csr ? csr.publicKey : this.keys.key(instance.id, instance.publicKeyPem);
     const publicKeyPem = csr ? spkiPem(csr.spki) : instance.publicKeyPem;
     const cert = issueIdCertificate(await this.deps.pki.ca(), csr ? csr.spki : spkiDer(instance.publicKeyPem), { pid: instance.udiPid, sn: instance.udiSn }, now);
     const answer = await this.apply(key, now, { which: instance.id }, async (tx, locked) => {
@@ -196,77 +186,17 @@ export class TransportService {
       }, tx);
       return { typ: 'renew', idCertificate: cert.pem, renewAfter: addMonths(now, RENEW_AFTER_MONTHS).toISOString() };
     });
-    this.remember(instance.id, publicKeyPem, newKey);
+    this.keys.remember(instance.id, publicKeyPem, newKey);
     return answer;
-  }
-
-  /**
-   * The common authorize in one statement, without the preflight read: the instance's key is
-   * known from an earlier message, the signature verifies with it and `iat` is fresh. Anything
-   * else (unknown key, bad signature, stale `iat`: perhaps a resend of an answered message)
-   * returns undefined and takes the full path, which looks the stored answer up first.
-   */
-  private async authorizeKnown(message: ProductMessage, claims: AuthorizeClaims, key: IdemKey): Promise<TransportAnswer | undefined> {
-    const known = this.instanceKeys.get(message.kid!);
-    const now = this.deps.clock();
-    if (!known || Math.abs(now.getTime() / 1000 - claims.iat) > this.deps.clockSkewSeconds) return undefined;
-    try {
-      verifyJws(message.jws, known.key);
-    } catch {
-      return undefined;
-    }
-    try {
-      return await this.authorizeApply(key, claims, message.kid!, known.pem, canonicalHost(claims.aud), now);
-    } catch (err) {
-      if (!(err instanceof KeyChanged)) throw err;
-      this.instanceKeys.delete(message.kid!);
-      return undefined;
-    }
   }
 
   private async authorize(message: ProductMessage, claims: AuthorizeClaims, known: InstanceRow | null, hostCommonName: string, key: IdemKey, now: Date): Promise<TransportAnswer> {
     const instance = this.authenticate(message, known, now);
     try {
-      return await this.authorizeApply(key, claims, instance.id, instance.publicKeyPem, hostCommonName, now);
+      return await this.authorizations.apply(key, claims, instance.id, instance.publicKeyPem, hostCommonName, now);
     } catch (err) {
       // Its key changed since the preflight read it: the message is signed by a key that no longer speaks for it.
       if (err instanceof KeyChanged) throw unauthorized('BAD_SIGNATURE', 'JWS signature does not verify with the current key');
-      throw err;
-    }
-  }
-
-  /**
-   * Overall is AUTHORIZED only when every entitlement with a count above 0 is AUTHORIZED: a tag
-   * this virtual account never bought (INVALID_TAG) that is in use makes the product
-   * OUT_OF_COMPLIANCE too, while entries with count 0 use nothing and never change the outcome.
-   */
-  private async authorizeApply(key: IdemKey, claims: AuthorizeClaims, instanceId: string, keyPem: string, aud: string, now: Date): Promise<TransportAnswer> {
-    const signer = await this.signer();
-    const call = { ...key, aud, instanceId, keyPem, entitlements: claims.entitlements, now };
-    try {
-      return await this.deps.store.twoStep<AuthorizeRow, TransportAnswer>(authorizeSql(call), async ([{ result }]) => {
-        if ('stored' in result) return { result: replay(result.stored, key.requestHash) };
-        const statuses = this.deps.licenses.complianceOf(result, claims.entitlements.map((e) => e.tag), now);
-        const entitlements = claims.entitlements.map((e) => ({ tag: e.tag, count: e.count, status: statuses.get(e.tag) ?? 'INVALID_TAG' }));
-        const compliant = entitlements.every((e) => e.count === 0 || e.status === 'AUTHORIZED');
-        const body = { response: signer({
-          typ: 'authorize',
-          overall: compliant ? 'AUTHORIZED' : 'OUT_OF_COMPLIANCE',
-          entitlements,
-          authorizationExpires: new Date(now.getTime() + AUTHORIZATION_DAYS * DAY_MS).toISOString(),
-          nextAuthorization: new Date(now.getTime() + NEXT_AUTHORIZATION_DAYS * DAY_MS).toISOString(),
-          iat: Math.floor(now.getTime() / 1000),
-          requestJti: key.jti,
-        }) };
-        return { result: { httpStatus: 200, body }, last: answerSql(call, result, body) };
-      });
-    } catch (thrown) {
-      const err = refusal(thrown) ?? thrown;
-      // A stored Host Common Name that is not in canonical form (set invalid, to be fixed by the admin) still matches.
-      const stored = err instanceof AppError && err.code === 'HOST_COMMON_NAME_MISMATCH' ? String(err.details?.hostCommonName) : undefined;
-      if (stored !== undefined && stored !== aud && canonicalHost(stored) === canonicalHost(aud)) {
-        return this.authorizeApply(key, claims, instanceId, keyPem, stored, now);
-      }
       throw err;
     }
   }
@@ -285,24 +215,9 @@ export class TransportService {
   /** The instance named by `kid` (as the preflight read it), with the JWS verified against its current key. */
   private authenticate(message: ProductMessage, instance: InstanceRow | null, now: Date): InstanceRow {
     if (!instance) throw new AppError('UNKNOWN_PRODUCT_INSTANCE', 404, `no product instance with id ${message.kid}`);
-    verifyJws(message.jws, this.instanceKey(instance.id, instance.publicKeyPem));
+    verifyJws(message.jws, this.keys.key(instance.id, instance.publicKeyPem));
     checkUsable({ ...instance, virtualAccountId: '', status: instance.status as LockedInstance['status'] }, now);
     return instance;
-  }
-
-  /** The instance's key, parsed once while it stays the same. */
-  private instanceKey(id: string, pem: string): KeyObject {
-    const known = this.instanceKeys.get(id);
-    if (known?.pem === pem) return known.key;
-    const key = createPublicKey(pem);
-    this.remember(id, pem, key);
-    return key;
-  }
-
-  /** Keeps the key a product proved it holds (bounded: a full cache starts over, costing one parse per instance). */
-  private remember(id: string, pem: string, key: KeyObject): void {
-    if (this.instanceKeys.size >= 100_000) this.instanceKeys.clear();
-    this.instanceKeys.set(id, { pem, key });
   }
 
   /**
@@ -345,8 +260,6 @@ export class TransportService {
   }
 }
 
-type IdemKey = { sender: string; jti: string; requestHash: string };
-type Signer = (claims: Record<string, unknown>) => string;
 
 function checkUsable(instance: LockedInstance, now: Date): void {
   assertRegistered(instance);
