@@ -116,7 +116,7 @@ export function percentile(sortedMs: number[], p: number): number {
   return sortedMs[Math.min(sortedMs.length - 1, Math.ceil((p / 100) * sortedMs.length) - 1)];
 }
 
-/** Runs `items` through `worker` with `concurrency` in flight; returns throughput and latency percentiles. */
+/** Runs `items` through `worker` with `concurrency` in flight; returns throughput, latency percentiles and the sorted latencies (ms). */
 export async function measure<T>(items: T[], concurrency: number, worker: (item: T, slot: number) => Promise<void>) {
   const latencies: number[] = [];
   let next = 0;
@@ -133,7 +133,7 @@ export async function measure<T>(items: T[], concurrency: number, worker: (item:
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   latencies.sort((a, b) => a - b);
-  return { count: items.length, perSecond: items.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { count: items.length, perSecond: items.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), latencies };
 }
 
 export const fmt = (n: number, digits = 1) => n.toFixed(digits).padStart(8);

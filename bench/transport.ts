@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ProductSimulator } from '../src/products/simulator';
 import { decodeJws, verifyServerResponse } from '../src/transport/jws';
 import { readdirSync } from 'node:fs';
-import { cpuSecondsOf, fmt, rssOf, topStatements, machineCpu, measure, pgCpuSecondsOf, profileArgs, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
+import { cpuSecondsOf, fmt, rssOf, topStatements, machineCpu, measure, percentile, pgCpuSecondsOf, profileArgs, request, seedAccount, startBenchEnv, TRANSPORT_PATH, type BenchEnv } from './common';
 
 /**
  * Transport throughput and latency: registrations and authorizations per second and p50/p99 at
@@ -54,14 +54,15 @@ async function soak(pid: number, sims: ProductSimulator[], post: (message: strin
 
 type Phase = Awaited<ReturnType<typeof measure>> & { serverCpu: number; pgCpu: number; machineBusy: number };
 
-/** One phase's figures from two runs of it (counts add up, latencies are count-weighted). */
+/** One phase's figures from several runs of it (counts add up; percentiles over all latencies). */
 function merge(parts: Phase[]): Phase {
   const count = parts.reduce((n, p) => n + p.count, 0);
   const w = (f: (p: Phase) => number) => parts.reduce((sum, p) => sum + f(p) * p.count, 0) / count;
+  const latencies = parts.flatMap((p) => p.latencies).sort((a, b) => a - b);
   return {
     count,
     perSecond: count / parts.reduce((sec, p) => sec + p.count / p.perSecond, 0),
-    p50: w((p) => p.p50), p99: Math.max(...parts.map((p) => p.p99)),
+    p50: percentile(latencies, 50), p99: percentile(latencies, 99), latencies,
     serverCpu: w((p) => p.serverCpu), pgCpu: w((p) => p.pgCpu), machineBusy: w((p) => p.machineBusy),
   };
 }
