@@ -21,20 +21,23 @@ export function engineInstalled(): boolean {
   }
 }
 
+/** The monitor's timing GUCs in ms (all reloadable); see docs/ha.md "Failover timing". */
+export type FailoverTimings = { period: number; timeout: number; retries: number; retryDelay: number; unhealthy: number; demote: number; grace: number };
+
 /**
- * The monitor GUC profiles (all reloadable). "fast" fails over in about 4.4 s on a 2-core host;
+ * The monitor GUC profiles. "fast" fails over in about 4.4 s on a 2-core host;
  * "aggressive" in about 2.5 s but its 500 ms health checks are below two keeper report loops, so a
  * loaded host risks a false failover. "default" keeps pg_auto_failover's own (about 51 s).
  */
-export const FAILOVER_PROFILES = {
+export const FAILOVER_PROFILES: Record<'default' | 'fast' | 'aggressive', FailoverTimings | null> = {
   default: null,
   fast: { period: 1000, timeout: 1000, retries: 1, retryDelay: 500, unhealthy: 2000, demote: 2000, grace: 2000 },
   aggressive: { period: 500, timeout: 500, retries: 1, retryDelay: 250, unhealthy: 1000, demote: 1000, grace: 2000 },
-} as const;
+};
 export type FailoverProfile = keyof typeof FAILOVER_PROFILES;
 
-export function failoverProfileSql(profile: FailoverProfile): string[] {
-  const p = FAILOVER_PROFILES[profile];
+export function failoverProfileSql(profile: FailoverProfile | FailoverTimings): string[] {
+  const p = typeof profile === 'string' ? FAILOVER_PROFILES[profile] : profile;
   const names = {
     period: 'health_check_period', timeout: 'health_check_timeout', retries: 'health_check_max_retries',
     retryDelay: 'health_check_retry_delay', unhealthy: 'node_considered_unhealthy_timeout',
@@ -179,11 +182,16 @@ export class PgAutoctl {
 
   /** kill -9 of the keeper tree and the postmaster: what a crashed host looks like to the others. */
   killService(pgdata: string): number[] {
+    return this.signalService(pgdata, 'SIGKILL');
+  }
+
+  /** Sends a signal to the keeper tree and the postmaster with its backends (SIGSTOP/SIGCONT: a stalled node); returns the pids. */
+  signalService(pgdata: string, signal: NodeJS.Signals): number[] {
     const roots = [this.servicePid(pgdata), postmasterPid(pgdata)].filter((p): p is number => p !== undefined);
     const pids = [...new Set(roots.flatMap((p) => [p, ...descendants(p)]))];
     for (const p of pids) {
       try {
-        process.kill(p, 'SIGKILL');
+        process.kill(p, signal);
       } catch {
         /* already gone */
       }

@@ -10,7 +10,7 @@ import {
 import { engineInstalled, failoverProfileSql, PgAutoctl, postmasterPid, type FailoverProfile } from './engine';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACTIVE_GOAL_STATES, switchoverReady } from './cluster-state';
-import { MonitorClient, monitorUriProblem, nodePgUri, permanentConnectError, PgLink, type MonitorNode } from './monitor';
+import { MonitorClient, monitorUriProblem, permanentConnectError, PgLink, runAsMonitorSuperuser, type MonitorNode } from './monitor';
 import { signedRequest } from './heartbeat';
 import { replayState, replicationToStandbys } from './replication';
 import { serverSummary } from './status-summary';
@@ -381,19 +381,13 @@ export class HaAdmin {
   }
 
   private async applyProfile(monitorUri: string, profile: FailoverProfile): Promise<void> {
-    const superUri = new URL(monitorUri);
-    superUri.username = 'postgres';
     const sql = failoverProfileSql(profile);
-    const client = new Client({ connectionString: nodePgUri(superUri.toString()), connectionTimeoutMillis: 3000 });
     try {
-      await client.connect();
-      for (const statement of sql) await client.query(statement);
+      await runAsMonitorSuperuser(monitorUri, sql);
       this.env.say(`Failover profile "${profile}" applied on the monitor.`);
     } catch (err) {
       this.env.say(`Warning: could not apply the "${profile}" failover profile (${(err as Error).message}); run on the monitor as superuser:`);
       for (const statement of sql) this.env.say(`  ${statement};`);
-    } finally {
-      await client.end().catch(() => undefined);
     }
   }
 }
