@@ -25,13 +25,17 @@ export function engineInstalled(): boolean {
 export type FailoverTimings = { period: number; timeout: number; retries: number; retryDelay: number; unhealthy: number; demote: number; grace: number };
 
 /**
- * The monitor GUC profiles. "fast" fails over in about 4.4 s on a 2-core host;
- * "aggressive" in about 2.5 s but its 500 ms health checks are below two keeper report loops, so a
- * loaded host risks a false failover. "default" keeps pg_auto_failover's own (about 51 s).
+ * The monitor GUC profiles (docs/ha.md "Failover timing" has the measurements). Detection (health
+ * checks and node_considered_unhealthy_timeout) decides which stalls of a live primary turn into a
+ * false failover; primary_demote_timeout only makes the monitor wait for a primary that does not
+ * answer, which the servers' lease covers (cluster-state.ts monitorAnswerTrusted), so "fast" keeps
+ * it at 1 s. "fast" detects in about 2.5 s and fails over in about 3.5-4 s; "aggressive" halves
+ * detection, and fails a primary over after a 1.5-2 s stall. "default" is pg_auto_failover's own
+ * (about 51 s).
  */
 export const FAILOVER_PROFILES: Record<'default' | 'fast' | 'aggressive', FailoverTimings | null> = {
   default: null,
-  fast: { period: 1000, timeout: 1000, retries: 1, retryDelay: 500, unhealthy: 2000, demote: 2000, grace: 2000 },
+  fast: { period: 1000, timeout: 1000, retries: 1, retryDelay: 500, unhealthy: 2000, demote: 1000, grace: 2000 },
   aggressive: { period: 500, timeout: 500, retries: 1, retryDelay: 250, unhealthy: 1000, demote: 1000, grace: 2000 },
 };
 export type FailoverProfile = keyof typeof FAILOVER_PROFILES;
