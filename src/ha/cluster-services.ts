@@ -76,7 +76,7 @@ export async function startClusterServices(d: ServiceDeps): Promise<void> {
     // Stopped by ha_cluster_stop in maintenance (see leaveSynchronousReplication): rejoin as a standby.
     const me = (await monitor.nodes()).find((n) => n.name === config.localNode);
     if (me && ['maintenance', 'wait_maintenance', 'prepare_maintenance'].includes(me.goalState)) {
-      await engine.autoctl(['disable', 'maintenance', '--pgdata', config.pg.pgdata], 120_000);
+      await whileKeeperWritesConfig(() => engine.autoctl(['disable', 'maintenance', '--pgdata', config.pg.pgdata], 120_000));
     }
   } finally {
     await monitor.close();
@@ -84,4 +84,19 @@ export async function startClusterServices(d: ServiceDeps): Promise<void> {
   const node = await waitNode(config.monitor.uri, config.localNode,
     (n) => n.reportedState === n.goalState && ['primary', 'secondary', 'single', 'wait_primary'].includes(n.goalState) && n.healthy, 120_000, `${files.engineRoot}/logs`);
   say(`Cluster services started in ${((Date.now() - t0) / 1000).toFixed(1)} s: this node is ${node.reportedState === 'secondary' ? 'Standby' : 'Active'} (${node.reportedState}).`);
+}
+
+/**
+ * The keeper rewrites its configuration file as it starts, and a pg_autoctl command that reads it
+ * in the middle fails ("Failed to parse configuration file", seen once in 20 starts): try again.
+ */
+async function whileKeeperWritesConfig<T>(command: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await command();
+    } catch (err) {
+      if (attempt >= 5 || !/configuration file/.test((err as Error).message)) throw err;
+      await sleep(500);
+    }
+  }
 }

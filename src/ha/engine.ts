@@ -189,10 +189,15 @@ export class PgAutoctl {
     return this.signalService(pgdata, 'SIGKILL');
   }
 
-  /** Sends a signal to the keeper tree and the postmaster with its backends (SIGSTOP/SIGCONT: a stalled node); returns the pids. */
+  /**
+   * Sends a signal to the keeper tree and the postmaster with its backends (SIGSTOP/SIGCONT: a
+   * stalled node), and to the `runuser` that launched the keeper: it stops itself when its child
+   * stops (as su does) and would stay stopped, never reaping it. Returns the pids.
+   */
   signalService(pgdata: string, signal: NodeJS.Signals): number[] {
-    const roots = [this.servicePid(pgdata), postmasterPid(pgdata)].filter((p): p is number => p !== undefined);
-    const pids = [...new Set(roots.flatMap((p) => [p, ...descendants(p)]))];
+    const keeper = this.servicePid(pgdata);
+    const roots = [keeper, postmasterPid(pgdata)].filter((p): p is number => p !== undefined);
+    const pids = [...new Set([...roots.flatMap((p) => [p, ...descendants(p)]), ...launcherOf(keeper)])];
     for (const p of pids) {
       try {
         process.kill(p, signal);
@@ -227,6 +232,16 @@ export function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function launcherOf(pid: number | undefined): number[] {
+  if (!pid) return [];
+  try {
+    const ppid = execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return execFileSync('ps', ['-o', 'comm=', '-p', ppid], { encoding: 'utf8' }).trim() === 'runuser' ? [Number(ppid)] : [];
+  } catch {
+    return [];
   }
 }
 
