@@ -16,11 +16,9 @@
  * bound the VIP and acknowledged its first registration (ms after the kill).
  * Targets (medians): unplanned <= 5 s, server <= 3 s, hung <= 6 s, planned <= 2 s; 0 lost, 0 duplicated.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { engineInstalled } from '../src/ha/engine';
-import { ClusterHarness, type Node } from '../tests/cluster/cluster-harness';
-import { ProductLoad } from '../tests/cluster/product-load';
-import { applyTimings, arg, formatTrace, median, parseProfile, RoundTrace, secs, type Trace } from './ha-bench';
+import type { ClusterHarness, Node } from '../tests/cluster/cluster-harness';
+import type { ProductLoad } from '../tests/cluster/product-load';
+import { arg, formatTrace, median, onBenchPair, RoundTrace, secs, type Trace } from './ha-bench';
 
 const ROUNDS = Number(arg('--rounds', '10'));
 const BUSY = Number(arg('--busy', '0'));
@@ -60,32 +58,7 @@ async function round(h: ClusterHarness, load: ProductLoad, mode: Mode): Promise<
 }
 
 async function main() {
-  if (!engineInstalled()) {
-    console.error('pg_autoctl is not installed: cannot run the failover benchmark');
-    process.exit(2);
-  }
-  const burners: ChildProcess[] = [];
-  for (let i = 0; i < BUSY; i++) burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-  const h = await ClusterHarness.create({ supervised: true });
-  const stopAll = () => {
-    for (const b of burners) b.kill('SIGKILL');
-    void h.destroy().then(() => process.exit(1));
-  };
-  process.once('SIGINT', stopAll);
-  let load: ProductLoad | undefined;
-  try {
-    const t0 = Date.now();
-    const profile = parseProfile(PROFILE);
-    const fresh = await h.deployPair({ failoverProfile: profile.base });
-    if (PROFILE !== profile.base) await applyTimings(h, profile.timings);
-    console.log(`fresh cluster: deploy ${fresh.deploySeconds.toFixed(2)} s + provision ${fresh.provisionSeconds.toFixed(2)} s (total ${secs(Date.now() - t0)} s); ${BUSY} CPU-bound processes beside it`);
-    await h.request('POST', h.vipUrl('/api/v1/accounts'), { name: 'BENCH' });
-    await h.request('POST', h.vipUrl('/api/v1/accounts/BENCH/approve'), {});
-    const token = await h.request('POST', h.vipUrl('/api/v1/accounts/BENCH/virtual-accounts/Default/tokens'), { description: 'bench', expiresInDays: 30, maxUses: 100000 });
-    load = new ProductLoad(h, token.body.token, 2);
-    load.start();
-    await h.waitFor('load running', async () => load!.acks.length >= 4, 30_000);
-
+  await onBenchPair({ profile: PROFILE, busy: BUSY }, async ({ h, load, tokenId, timings }) => {
     const results: Partial<Record<Mode, number[]>> = {};
     const handovers: Partial<Record<Mode, number>> = {};
     for (const mode of MODES) {
@@ -101,18 +74,14 @@ async function main() {
     }
 
     await load.stop();
-    const result = await load.verify('BENCH', token.body.id);
-    console.log(`\n=== failover benchmark (${ROUNDS} rounds each, ${BUSY} CPU-bound processes beside the cluster, failover profile ${PROFILE}: ${JSON.stringify(profile.timings)}) ===`);
+    const result = await load.verify('BENCH', tokenId);
+    console.log(`\n=== failover benchmark (${ROUNDS} rounds each, ${BUSY} CPU-bound processes beside the cluster, failover profile ${PROFILE}: ${JSON.stringify(timings)}) ===`);
     for (const mode of MODES) {
       const xs = results[mode]!;
       console.log(`${mode.padEnd(9)} s: ${xs.map(secs).join(' ')}  median ${secs(median(xs))}  worst ${secs(Math.max(...xs))}  (target <= ${TARGETS[mode]}; peer took over in ${handovers[mode]} of ${xs.length})`);
     }
     console.log(`acknowledged registrations ${result.registered}, lost ${result.lost.length}, duplicated ${result.duplicates.length}, reports wrong ${result.wrongUsage.length}; token uses ${result.tokenUses} (attempted ${result.attempted})`);
-  } finally {
-    await load?.stop();
-    for (const b of burners) b.kill('SIGKILL');
-    await h.destroy();
-  }
+  });
 }
 
 main().catch((err) => {

@@ -10,14 +10,11 @@
  * stalled node)? A failed-over pair is let settle before the next stall. With --busy K, K CPU-bound
  * processes run beside the cluster for the whole run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HaFiles } from '../src/ha/cluster-config';
-import { engineInstalled, PgAutoctl } from '../src/ha/engine';
+import { PgAutoctl } from '../src/ha/engine';
 import { MonitorClient, type MonitorNode } from '../src/ha/monitor';
-import { ClusterHarness } from '../tests/cluster/cluster-harness';
-import { ProductLoad } from '../tests/cluster/product-load';
-import { applyTimings, arg, monitorUri, parseProfile, secs } from './ha-bench';
+import { applyTimings, arg, monitorUri, onBenchPair, parseProfile, secs } from './ha-bench';
 
 const PROFILES = arg('--profiles', 'fast,aggressive').split(',');
 const STALLS = arg('--stalls', '500,1000,1500,2000').split(',').map(Number);
@@ -29,81 +26,62 @@ const settled = (nodes: MonitorNode[]) =>
   nodes.some((n) => n.goalState === 'primary') && nodes.some((n) => n.goalState === 'secondary');
 
 async function main() {
-  if (!engineInstalled()) {
-    console.error('pg_autoctl is not installed: cannot run the false-failover benchmark');
-    process.exit(2);
-  }
-  const burners: ChildProcess[] = [];
-  for (let i = 0; i < BUSY; i++) burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-  const h = await ClusterHarness.create({ supervised: true });
-  let load: ProductLoad | undefined;
-  let monitor: MonitorClient | undefined;
   const frozen = new Set<number>();
-  const stopAll = () => {
+  const thaw = () => {
     for (const pid of frozen) process.kill(pid, 'SIGCONT');
-    for (const b of burners) b.kill('SIGKILL');
-    void h.destroy().then(() => process.exit(1));
   };
-  process.once('SIGINT', stopAll);
-  try {
-    await h.deployPair({ failoverProfile: 'fast' });
-    monitor = new MonitorClient(monitorUri(h));
-    await h.request('POST', h.vipUrl('/api/v1/accounts'), { name: 'BENCH' });
-    await h.request('POST', h.vipUrl('/api/v1/accounts/BENCH/approve'), {});
-    const token = await h.request('POST', h.vipUrl('/api/v1/accounts/BENCH/virtual-accounts/Default/tokens'), { description: 'bench', expiresInDays: 30, maxUses: 100000 });
-    load = new ProductLoad(h, token.body.token, 2);
-    load.start();
-    const table: string[] = [];
-    for (const spec of PROFILES) {
-      const { timings } = parseProfile(spec);
-      await applyTimings(h, timings);
-      const row: string[] = [];
-      for (const stallMs of STALLS) {
-        let failovers = 0;
-        let unhealthy = 0;
-        for (let r = 0; r < REPS; r++) {
-          const nodes = await h.waitFor('a settled pair', async () => {
-            const n = await monitor!.nodes();
-            return settled(n) && n;
-          }, 180_000);
-          await h.activeNode(60_000);
-          await sleep(1500);
-          const primary = nodes.find((n) => n.goalState === 'primary')!;
-          const victim = [h.p, h.s].find((n) => n.ip === primary.host)!;
-          const engine = new PgAutoctl(new HaFiles(victim.dataDir).engineRoot);
-          const at = Date.now();
-          const pids = engine.signalService(victim.pgdata, 'SIGSTOP');
-          for (const pid of pids) frozen.add(pid);
-          await sleep(stallMs);
-          for (const pid of pids) {
-            try {
-              process.kill(pid, 'SIGCONT');
-            } catch {
-              /* gone */
+  await onBenchPair({ profile: 'fast', busy: BUSY, onInterrupt: thaw }, async ({ h }) => {
+    const monitor = new MonitorClient(monitorUri(h));
+    try {
+      const table: string[] = [];
+      for (const spec of PROFILES) {
+        const { timings } = parseProfile(spec);
+        await applyTimings(h, timings);
+        const row: string[] = [];
+        for (const stallMs of STALLS) {
+          let failovers = 0;
+          let unhealthy = 0;
+          for (let r = 0; r < REPS; r++) {
+            const nodes = await h.waitFor('a settled pair', async () => {
+              const n = await monitor!.nodes();
+              return settled(n) && n;
+            }, 180_000);
+            await h.activeNode(60_000);
+            await sleep(1500);
+            const primary = nodes.find((n) => n.goalState === 'primary')!;
+            const victim = [h.p, h.s].find((n) => n.ip === primary.host)!;
+            const engine = new PgAutoctl(new HaFiles(victim.dataDir).engineRoot);
+            const at = Date.now();
+            const pids = engine.signalService(victim.pgdata, 'SIGSTOP');
+            for (const pid of pids) frozen.add(pid);
+            await sleep(stallMs);
+            for (const pid of pids) {
+              try {
+                process.kill(pid, 'SIGCONT');
+              } catch {
+                /* gone */
+              }
+              frozen.delete(pid);
             }
-            frozen.delete(pid);
+            // The monitor decides within unhealthy timeout + one health check of the stall's end.
+            await sleep(timings.unhealthy + timings.period + timings.timeout + 2000);
+            const events = (await monitor.events(40)).filter((e) => e.at.getTime() >= at);
+            const failedOver = events.some((e) => e.nodeName === primary.name && e.goalState === 'draining');
+            const markedUnhealthy = events.some((e) => e.nodeName === primary.name && /unhealthy/i.test(e.description));
+            if (failedOver) failovers++;
+            if (markedUnhealthy) unhealthy++;
+            console.log(`${spec} stall ${secs(stallMs)} s #${r + 1}: ${primary.name} ${failedOver ? 'FAILED OVER' : markedUnhealthy ? 'marked unhealthy, kept primary' : 'kept primary'}`);
           }
-          // The monitor decides within unhealthy timeout + one health check of the stall's end.
-          await sleep(timings.unhealthy + timings.period + timings.timeout + 2000);
-          const events = (await monitor.events(40)).filter((e) => e.at.getTime() >= at);
-          const failedOver = events.some((e) => e.nodeName === primary.name && e.goalState === 'draining');
-          const markedUnhealthy = events.some((e) => e.nodeName === primary.name && /unhealthy/i.test(e.description));
-          if (failedOver) failovers++;
-          if (markedUnhealthy) unhealthy++;
-          console.log(`${spec} stall ${secs(stallMs)} s #${r + 1}: ${primary.name} ${failedOver ? 'FAILED OVER' : markedUnhealthy ? 'marked unhealthy, kept primary' : 'kept primary'}`);
+          row.push(`${secs(stallMs)} s: ${failovers}/${REPS} failed over (${unhealthy} marked unhealthy)`);
         }
-        row.push(`${secs(stallMs)} s: ${failovers}/${REPS} failed over (${unhealthy} marked unhealthy)`);
+        table.push(`${spec.padEnd(24)} ${JSON.stringify(timings)}\n    ${row.join('; ')}`);
       }
-      table.push(`${spec.padEnd(24)} ${JSON.stringify(timings)}\n    ${row.join('; ')}`);
+      console.log(`\n=== false failovers: stalls of the primary node (keeper + postmaster + backends SIGSTOP), ${REPS} per length, ${BUSY} CPU-bound processes beside the cluster ===`);
+      for (const line of table) console.log(line);
+    } finally {
+      await monitor.close();
     }
-    console.log(`\n=== false failovers: stalls of the primary node (keeper + postmaster + backends SIGSTOP), ${REPS} per length, ${BUSY} CPU-bound processes beside the cluster ===`);
-    for (const line of table) console.log(line);
-  } finally {
-    await monitor?.close();
-    await load?.stop();
-    for (const b of burners) b.kill('SIGKILL');
-    await h.destroy();
-  }
+  });
 }
 
 main().catch((err) => {

@@ -1,10 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HaFiles } from '../src/ha/cluster-config';
-import { FAILOVER_PROFILES, failoverProfileSql, type FailoverProfile, type FailoverTimings } from '../src/ha/engine';
+import { engineInstalled, FAILOVER_PROFILES, failoverProfileSql, type FailoverProfile, type FailoverTimings } from '../src/ha/engine';
 import { MonitorClient, PgLink, runAsMonitorSuperuser } from '../src/ha/monitor';
-import type { ClusterHarness, Node } from '../tests/cluster/cluster-harness';
-import type { ProductLoad } from '../tests/cluster/product-load';
+import { ClusterHarness, type Node } from '../tests/cluster/cluster-harness';
+import { ProductLoad } from '../tests/cluster/product-load';
 
 /** What the failover benchmarks share: timing profiles given on the command line, the monitor's view, round traces. */
 
@@ -43,6 +44,47 @@ export function monitorUri(h: ClusterHarness): string {
 /** Sets the monitor's timing GUCs on a running pair (they are reloadable). */
 export async function applyTimings(h: ClusterHarness, timings: FailoverTimings): Promise<void> {
   await runAsMonitorSuperuser(monitorUri(h), failoverProfileSql(timings));
+}
+
+export type BenchPair = { h: ClusterHarness; load: ProductLoad; tokenId: string; timings: FailoverTimings };
+
+/**
+ * Runs `body` on a fresh supervised pair deployed with `profile`, with `busy` CPU-bound processes
+ * beside it for the whole run and simulated products registering and reporting through the VIP
+ * (account BENCH); stops everything afterwards, also on Ctrl-C (after `onInterrupt`).
+ */
+export async function onBenchPair(o: { profile: string; busy: number; onInterrupt?: () => void }, body: (pair: BenchPair) => Promise<void>): Promise<void> {
+  if (!engineInstalled()) {
+    console.error('pg_autoctl is not installed: cannot run this benchmark');
+    process.exit(2);
+  }
+  const profile = parseProfile(o.profile);
+  const burners: ChildProcess[] = [];
+  for (let i = 0; i < o.busy; i++) burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  const h = await ClusterHarness.create({ supervised: true });
+  process.once('SIGINT', () => {
+    o.onInterrupt?.();
+    for (const b of burners) b.kill('SIGKILL');
+    void h.destroy().then(() => process.exit(1));
+  });
+  let load: ProductLoad | undefined;
+  try {
+    const t0 = Date.now();
+    const fresh = await h.deployPair({ failoverProfile: profile.base });
+    if (o.profile !== profile.base) await applyTimings(h, profile.timings);
+    console.log(`fresh cluster: deploy ${fresh.deploySeconds.toFixed(2)} s + provision ${fresh.provisionSeconds.toFixed(2)} s (total ${secs(Date.now() - t0)} s); ${o.busy} CPU-bound processes beside it`);
+    await h.request('POST', h.vipUrl('/api/v1/accounts'), { name: 'BENCH' });
+    await h.request('POST', h.vipUrl('/api/v1/accounts/BENCH/approve'), {});
+    const token = await h.request('POST', h.vipUrl('/api/v1/accounts/BENCH/virtual-accounts/Default/tokens'), { description: 'bench', expiresInDays: 30, maxUses: 100000 });
+    load = new ProductLoad(h, token.body.token, 2);
+    load.start();
+    await h.waitFor('load running', async () => load!.acks.length >= 4, 30_000);
+    await body({ h, load, tokenId: token.body.id, timings: profile.timings });
+  } finally {
+    await load?.stop();
+    for (const b of burners) b.kill('SIGKILL');
+    await h.destroy();
+  }
 }
 
 /** Times of one unplanned failover, in ms after the kill. */

@@ -1,13 +1,13 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { HaFiles } from '../../src/ha/cluster-config';
 import { ClusterGuard } from '../../src/ha/handover';
-import { Supervisor, type ProbeResult } from '../../src/ha/supervisor';
+import { Supervisor } from '../../src/ha/supervisor';
+import { httpRoleProbe } from '../support/role-probe';
 import { freePort } from '../support/postgres';
 
 /** An address of its own on the loopback interface stands for the VIP the Active server added. */
@@ -36,20 +36,11 @@ suite('Supervisor with the iproute2 VIP driver', () => {
   let port: number;
   let sup: Supervisor | undefined;
   let guard: ClusterGuard;
-  const probe = (timeoutMs: number) =>
-    new Promise<ProbeResult>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/ha/role', timeout: timeoutMs, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(JSON.parse(body).role));
-      });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(undefined));
-    });
-
+  let probe: ReturnType<typeof httpRoleProbe>;
   beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'slm-supvip-'));
     port = await freePort('127.0.0.1');
+    probe = httpRoleProbe(port);
     const files = new HaFiles(dir);
     files.writeCluster({
       version: 1,
