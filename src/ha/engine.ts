@@ -29,9 +29,9 @@ export type FailoverTimings = { period: number; timeout: number; retries: number
  * checks and node_considered_unhealthy_timeout) decides which stalls of a live primary turn into a
  * false failover; primary_demote_timeout only makes the monitor wait for a primary that does not
  * answer, which the servers' lease covers (cluster-state.ts monitorAnswerTrusted), so "fast" keeps
- * it at 1 s. "fast" detects in about 2.5 s and fails over in about 3.5-4 s; "aggressive" halves
- * detection, and fails a primary over after a 1.5-2 s stall. "default" is pg_auto_failover's own
- * (about 51 s).
+ * it at 1 s. "fast": the peer has the VIP 3.4-3.8 s (median) after a node dies, and a primary
+ * survives stalls of up to 3 s; "aggressive" halves detection (the VIP moves in 2.5 s) but fails a primary over after
+ * a 1.5-2 s stall. "default" is pg_auto_failover's own (about 51 s).
  */
 export const FAILOVER_PROFILES: Record<'default' | 'fast' | 'aggressive', FailoverTimings | null> = {
   default: null,
