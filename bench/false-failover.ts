@@ -1,5 +1,5 @@
 /**
- * npm run build && node dist/bench/false-failover.js [--profiles fast,aggressive,fast+demote=750]
+ * npm run bench:false-failover [-- --profiles fast,aggressive,fast+demote=750]
  *   [--stalls 500,1000,1500,2000] [--reps 5] [--busy K]
  *
  * The price of a fast profile: how often a primary that is only slow gets failed over. On a real
