@@ -1,5 +1,5 @@
 /**
- * npm run bench:failover [-- --rounds N] [--busy K] [--modes unplanned,server,hung,planned] [--profile fast|aggressive]
+ * npm run bench:failover [-- --rounds N] [--busy K] [--modes unplanned,server,hung,planned] [--profile fast|aggressive|fast+demote=750] [--trace]
  *
  * On a real supervised pair (monitor, two PostgreSQL nodes under pg_autoctl, two
  * `slm serve --supervised` processes, VIP 127.0.0.14), while simulated products keep registering
@@ -10,30 +10,23 @@
  *  - hung: SIGSTOP of the Active node's server (the supervisor kills it after the hung limit);
  *  - planned: ha_cluster_stop on the Active node; it then starts again.
  * Figure per round: the longest time without an acknowledged registration through the VIP after the
- * fault. With --busy K, K CPU-bound processes run beside the cluster for the whole run.
+ * fault. With --busy K, K CPU-bound processes run beside the cluster for the whole run. A profile
+ * with overrides (`+key=ms`, see ha-bench.ts) is deployed as its base and then set on the monitor.
+ * --trace prints, per unplanned round, the monitor's assignments and when the peer turned writable,
+ * bound the VIP and acknowledged its first registration (ms after the kill).
  * Targets (medians): unplanned <= 5 s, server <= 3 s, hung <= 6 s, planned <= 2 s; 0 lost, 0 duplicated.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { engineInstalled } from '../src/ha/engine';
-import { ClusterHarness, type Node } from '../tests/cluster/cluster-harness';
-import { ProductLoad } from '../tests/cluster/product-load';
+import type { ClusterHarness, Node } from '../tests/cluster/cluster-harness';
+import type { ProductLoad } from '../tests/cluster/product-load';
+import { arg, formatTrace, median, onBenchPair, RoundTrace, secs, type Trace } from './ha-bench';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const ROUNDS = Number(arg('--rounds', '10'));
 const BUSY = Number(arg('--busy', '0'));
 const MODES = arg('--modes', 'unplanned,server,hung,planned').split(',') as Mode[];
 const PROFILE = arg('--profile', 'fast');
+const TRACE = process.argv.includes('--trace');
 type Mode = 'unplanned' | 'server' | 'hung' | 'planned';
 const TARGETS: Record<Mode, number> = { unplanned: 5, server: 3, hung: 6, planned: 2 };
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const secs = (ms: number) => (ms / 1000).toFixed(2);
 
 /** Waits until both nodes are up again and the pair reports Normal. */
 async function settle(h: ClusterHarness) {
@@ -42,48 +35,30 @@ async function settle(h: ClusterHarness) {
   await h.waitSparesReady(120_000);
 }
 
-async function round(h: ClusterHarness, load: ProductLoad, mode: Mode): Promise<{ gap: number; victim: Node; handedOver: boolean }> {
+async function round(h: ClusterHarness, load: ProductLoad, mode: Mode): Promise<{ gap: number; victim: Node; handedOver: boolean; trace?: Trace }> {
   const victim = await h.activeNode();
   const at = Date.now();
-  if (mode === 'unplanned') h.crash(victim);
+  const tracer = TRACE && mode === 'unplanned' ? new RoundTrace(h, h.peerOf(victim), at) : undefined;
+  if (mode === 'unplanned') {
+    h.crash(victim);
+    await tracer?.victimLastReport(victim);
+  }
   else if (mode === 'server') h.signalServer(victim, 'SIGKILL');
   else if (mode === 'hung') h.signalServer(victim, 'SIGSTOP');
   else await h.cliOk(victim, ['ha_cluster_stop']);
   const gap = await load.gapAfter(at, 120_000);
+  const trace = await tracer?.finish(load);
   const handedOver = (await h.vipOwner()) !== (victim === h.p ? 'primary-node' : 'secondary-node');
   if (mode === 'unplanned') {
     await h.cliOk(victim, ['ha_cluster_start']);
     await h.startServer(victim);
   } else if (mode === 'planned') await h.cliOk(victim, ['ha_cluster_start']);
   await settle(h);
-  return { gap, victim, handedOver };
+  return { gap, victim, handedOver, trace };
 }
 
 async function main() {
-  if (!engineInstalled()) {
-    console.error('pg_autoctl is not installed: cannot run the failover benchmark');
-    process.exit(2);
-  }
-  const burners: ChildProcess[] = [];
-  for (let i = 0; i < BUSY; i++) burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-  const h = await ClusterHarness.create({ supervised: true });
-  const stopAll = () => {
-    for (const b of burners) b.kill('SIGKILL');
-    void h.destroy().then(() => process.exit(1));
-  };
-  process.once('SIGINT', stopAll);
-  let load: ProductLoad | undefined;
-  try {
-    const t0 = Date.now();
-    const fresh = await h.deployPair({ failoverProfile: PROFILE });
-    console.log(`fresh cluster: deploy ${fresh.deploySeconds.toFixed(2)} s + provision ${fresh.provisionSeconds.toFixed(2)} s (total ${secs(Date.now() - t0)} s); ${BUSY} CPU-bound processes beside it`);
-    await h.request('POST', h.vipUrl('/api/v1/accounts'), { name: 'BENCH' });
-    await h.request('POST', h.vipUrl('/api/v1/accounts/BENCH/approve'), {});
-    const token = await h.request('POST', h.vipUrl('/api/v1/accounts/BENCH/virtual-accounts/Default/tokens'), { description: 'bench', expiresInDays: 30, maxUses: 100000 });
-    load = new ProductLoad(h, token.body.token, 2);
-    load.start();
-    await h.waitFor('load running', async () => load!.acks.length >= 4, 30_000);
-
+  await onBenchPair({ profile: PROFILE, busy: BUSY }, async ({ h, load, tokenId, timings }) => {
     const results: Partial<Record<Mode, number[]>> = {};
     const handovers: Partial<Record<Mode, number>> = {};
     for (const mode of MODES) {
@@ -94,22 +69,19 @@ async function main() {
         results[mode]!.push(r.gap);
         if (r.handedOver) handovers[mode]!++;
         console.log(`${mode} ${i + 1}/${ROUNDS}: ${r.victim.name} -> longest registration gap ${secs(r.gap)} s${r.handedOver ? ' (peer took over)' : ' (same node serves again)'}`);
+        if (r.trace) console.log(formatTrace(r.trace));
       }
     }
 
     await load.stop();
-    const result = await load.verify('BENCH', token.body.id);
-    console.log(`\n=== failover benchmark (${ROUNDS} rounds each, ${BUSY} CPU-bound processes beside the cluster, failover profile ${PROFILE}) ===`);
+    const result = await load.verify('BENCH', tokenId);
+    console.log(`\n=== failover benchmark (${ROUNDS} rounds each, ${BUSY} CPU-bound processes beside the cluster, failover profile ${PROFILE}: ${JSON.stringify(timings)}) ===`);
     for (const mode of MODES) {
       const xs = results[mode]!;
       console.log(`${mode.padEnd(9)} s: ${xs.map(secs).join(' ')}  median ${secs(median(xs))}  worst ${secs(Math.max(...xs))}  (target <= ${TARGETS[mode]}; peer took over in ${handovers[mode]} of ${xs.length})`);
     }
     console.log(`acknowledged registrations ${result.registered}, lost ${result.lost.length}, duplicated ${result.duplicates.length}, reports wrong ${result.wrongUsage.length}; token uses ${result.tokenUses} (attempted ${result.attempted})`);
-  } finally {
-    await load?.stop();
-    for (const b of burners) b.kill('SIGKILL');
-    await h.destroy();
-  }
+  });
 }
 
 main().catch((err) => {

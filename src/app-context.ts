@@ -20,7 +20,7 @@ import { apiClientGuards } from './toolkit/api-client-auth';
 import { TransportService } from './transport/transport-service';
 import { IdempotencyStore } from './transport/idempotency';
 import { ProductService } from './products/product-service';
-import { StandaloneHa, type HaView } from './ha/cluster-node';
+import { StandaloneHa, type HaView } from './ha/ha-view';
 import { SyncService } from './sync/sync-service';
 import { SyncScheduler } from './sync/sync-scheduler';
 import { ServerMetrics } from './metrics/metrics';

@@ -1,80 +1,19 @@
 import type { Logger } from 'pino';
 import { describeCluster, localOf, peerOf, type ClusterConfig, type HaFiles } from './cluster-config';
-import { ACTIVE_GOAL_STATES, clusterHealth, roleOf, type Role } from './cluster-state';
+import { ACTIVE_GOAL_STATES, earliestPromotionMs, monitorAnswerTrusted, roleOf } from './cluster-state';
+import { FAILOVER_PROFILES } from './engine';
 import { ClusterEndpoint, PeerLink, signedRequest, type Heartbeat } from './heartbeat';
+import { standaloneStatus, type HaStatus, type HaView, type NodeRole } from './ha-view';
 import { MonitorClient, PgLink, type MonitorNode } from './monitor';
-import { replayState, replicationToStandbys } from './replication';
-import { systemInfo, type SystemInfo } from './system-info';
+import { clusterStatus } from './node-status';
+import { systemInfo } from './system-info';
 import type { VipDriver } from './vip';
-import { SyncPause, type SyncPauseState } from './sync-pause';
-
-export type NodeRole = Role | 'standalone';
 
 const PROMOTION_RECHECK_MS = 50;
-
-export type HaNodeView = {
-  name: string;
-  role: 'Active' | 'Standby';
-  publicAddress: string;
-  clusterAddress: string;
-  goalState: string | null;
-  reportedState: string | null;
-  healthy: boolean | null;
-  system: SystemInfo | null;
-};
-
-export type HaStatus =
-  | { enabled: false; syncPaused?: SyncPauseState }
-  | {
-      enabled: true;
-      status: 'Normal' | 'Degraded' | 'Failover';
-      message: string;
-      heartbeat: 'Connected' | 'Disconnected';
-      lastHeartbeatAt: string | null;
-      vip: { address: string; port: number; driver: string; heldByThisNode: boolean };
-      thisNode: string;
-      thisNodeRole: 'Active' | 'Standby';
-      monitor: { reachable: boolean; lastContactAt: string | null };
-      activeServer: HaNodeView | null;
-      standbyServer: HaNodeView | null;
-      replication: {
-        streaming: boolean;
-        standbys: { clientAddr: string | null; state: string; syncState: string; writeLagSeconds: number; flushLagSeconds: number; replayLagSeconds: number }[];
-        replayLsn: string | null;
-        receiverStatus: string | null;
-      };
-      events: { at: string; nodeName: string; reportedState: string; goalState: string; description: string }[];
-    };
-
-/** What the HTTP layer needs from HA, in a cluster or on a stand-alone server. */
-export interface HaView {
-  role(): NodeRole;
-  vipAddress(): string | undefined;
-  status(): Promise<HaStatus>;
-  systemInfo(): SystemInfo;
-}
-
-/** A stand-alone server's status: after a teardown it says that synchronization waits for a confirmation. */
-function standaloneStatus(dataDir: string): HaStatus {
-  const syncPaused = new SyncPause(dataDir).state();
-  return syncPaused ? { enabled: false, syncPaused } : { enabled: false };
-}
-
-export class StandaloneHa implements HaView {
-  constructor(private readonly dataDir: string) {}
-  role(): NodeRole {
-    return 'standalone';
-  }
-  vipAddress() {
-    return undefined;
-  }
-  async status(): Promise<HaStatus> {
-    return standaloneStatus(this.dataDir);
-  }
-  systemInfo() {
-    return systemInfo(this.dataDir);
-  }
-}
+/** pg_auto_failover's own node_considered_unhealthy_timeout and primary_demote_timeout (profile `default`). */
+const ENGINE_TIMINGS = { unhealthy: 20_000, demote: 30_000 };
+const LOCAL_STATE_SQL = `SELECT pg_is_in_recovery() OR current_setting('default_transaction_read_only')::bool AS r,
+  current_setting('synchronous_standby_names') <> '' AND current_setting('synchronous_commit') IN ('on', 'remote_write', 'remote_apply') AS sync`;
 
 export type ClusterNodeOptions = {
   files: HaFiles;
@@ -88,7 +27,7 @@ export type ClusterNodeOptions = {
   tickMs?: number;
   heartbeatMs?: number;
   leaseMs?: number;
-  /** How long the last monitor answer stays valid while the monitor cannot be reached. */
+  /** How long the last monitor answer stays valid while the monitor cannot be reached and PostgreSQL commits synchronously. */
   monitorToleranceMs?: number;
 };
 
@@ -104,7 +43,10 @@ export class ClusterNode implements HaView {
   private readonly local: PgLink;
   readonly peer: PeerLink;
   private nodes: MonitorNode[] = [];
+  /** When the monitor's last answer was asked for (what it said held at that moment). */
   private monitorAt?: number;
+  /** Whether the local PostgreSQL commits synchronously, at the last look. */
+  private synchronous?: boolean;
   private confirmedAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private endpoint?: ClusterEndpoint;
@@ -156,7 +98,7 @@ export class ClusterNode implements HaView {
   start(): void {
     void this.tick();
     this.timers.push(setInterval(() => void this.tick(), this.o.tickMs));
-    this.timers.push(setInterval(() => void this.checkLease(), Math.min(250, this.o.leaseMs / 4)));
+    this.timers.push(setInterval(() => void this.checkLease(), this.leaseCheckMs));
     this.timers.push(setInterval(() => void this.sendHeartbeat(), this.o.heartbeatMs));
   }
 
@@ -208,15 +150,13 @@ export class ClusterNode implements HaView {
       this.nodes = await this.monitor.nodes();
       this.monitorAt = now;
     } catch {
-      /* keep the last answer while it is recent: the monitor may be restarting */
+      /* keep the last answer while it is trusted: the monitor may be restarting */
     }
-    const monitorFresh = this.monitorAt !== undefined && now - this.monitorAt <= this.o.monitorToleranceMs;
     // pg_auto_failover keeps default_transaction_read_only on until a promotion completes: read-only until then.
-    const inRecovery = await this.local
-      .query<{ r: boolean }>(`SELECT pg_is_in_recovery() OR current_setting('default_transaction_read_only')::bool AS r`)
-      .then((rows) => rows[0].r)
-      .catch(() => undefined);
-    const mine = monitorFresh ? this.nodes.find((n) => n.name === config.localNode) : undefined;
+    const local = await this.local.query<{ r: boolean; sync: boolean }>(LOCAL_STATE_SQL).then((rows) => rows[0]).catch(() => undefined);
+    const inRecovery = local?.r;
+    this.synchronous = local?.sync;
+    const mine = this.monitorTrusted(Date.now()) ? this.nodes.find((n) => n.name === config.localNode) : undefined;
     if (roleOf(mine, inRecovery) === 'active') {
       this.confirmedAt = Date.now();
       if (this.current !== 'active') await this.becomeActive();
@@ -274,9 +214,25 @@ export class ClusterNode implements HaView {
     await this.vip.release();
   }
 
-  /** The lease: Active only while confirmed within `leaseMs`, even if a tick hangs. */
+  /**
+   * The lease: Active only while confirmed within `leaseMs`, even if a tick hangs, and only while
+   * the monitor's last answer is trusted (see monitorAnswerTrusted: cut off from the monitor while
+   * committing asynchronously, the node steps down before the monitor may promote its standby).
+   */
   private async checkLease() {
-    if (this.current === 'active' && Date.now() - this.confirmedAt > this.o.leaseMs) await this.stepDown('Active not confirmed within the lease');
+    if (this.current !== 'active') return;
+    const now = Date.now();
+    if (now - this.confirmedAt > this.o.leaseMs) await this.stepDown('Active not confirmed within the lease');
+    else if (!this.monitorTrusted(now)) await this.stepDown('no monitor answer within the lease (PostgreSQL commits asynchronously)');
+  }
+
+  private get leaseCheckMs() {
+    return Math.min(250, this.o.leaseMs / 4);
+  }
+
+  private monitorTrusted(now: number): boolean {
+    const promotionAfterMs = earliestPromotionMs(FAILOVER_PROFILES[this.config.failoverProfile] ?? ENGINE_TIMINGS);
+    return monitorAnswerTrusted({ askedAt: this.monitorAt, now, synchronous: this.synchronous, promotionAfterMs, toleranceMs: this.o.monitorToleranceMs, checkEveryMs: this.leaseCheckMs });
   }
 
   private async becomeStandalone() {
@@ -341,55 +297,12 @@ export class ClusterNode implements HaView {
   }
 
   async status(): Promise<HaStatus> {
-    const config = this.config;
     if (this.current === 'standalone') return standaloneStatus(this.opts.files.dataDir);
-    const now = Date.now();
-    const active = this.current === 'active';
-    const [standbys, replay, events] = await Promise.all([
-      active ? replicationToStandbys(this.local).catch(() => []) : Promise.resolve([]),
-      replayState(this.local).catch(() => undefined),
-      this.monitor.events(10).catch(() => []),
-    ]);
-    const streaming = active ? standbys.some((s) => s.state === 'streaming') : replay?.receiverStatus === 'streaming';
-    const connected = this.peer.connected(now);
-    const health = clusterHealth(this.nodes, connected, streaming);
-    const views = config.nodes.map((n): HaNodeView => {
-      const m = this.nodes.find((x) => x.name === n.name);
-      const isLocal = n.name === config.localNode;
-      const peerRole = connected ? this.peer.last?.role : m && ACTIVE_GOAL_STATES.has(m.goalState) && m.healthy ? 'active' : 'standby';
-      const role = isLocal ? (active ? 'active' : 'standby') : peerRole;
-      return {
-        name: n.name,
-        role: role === 'active' ? 'Active' : 'Standby',
-        publicAddress: n.publicAddress,
-        clusterAddress: n.clusterAddress,
-        goalState: m?.goalState ?? null,
-        reportedState: m?.reportedState ?? null,
-        healthy: m ? m.healthy && m.pgIsRunning : null,
-        system: isLocal ? this.systemInfo() : (this.peer.last?.system ?? null),
-      };
+    return clusterStatus({
+      config: this.config, active: this.current === 'active', nodes: this.nodes, monitorAt: this.monitorAt,
+      monitorReachableMs: 3 * this.o.tickMs + 1500, peer: this.peer, vipHeld: this.vip.held(), local: this.local,
+      monitor: this.monitor, systemInfo: this.systemInfo(),
     });
-    const activeView = views.find((v) => v.role === 'Active') ?? null;
-    return {
-      enabled: true,
-      status: health.status,
-      message: health.message,
-      heartbeat: connected ? 'Connected' : 'Disconnected',
-      lastHeartbeatAt: this.peer.lastReceivedAt ? new Date(this.peer.lastReceivedAt).toISOString() : null,
-      vip: { address: config.vip.address, port: config.serverPort, driver: config.vip.driver, heldByThisNode: this.vip.held() },
-      thisNode: config.localNode,
-      thisNodeRole: active ? 'Active' : 'Standby',
-      monitor: { reachable: this.monitorAt !== undefined && now - this.monitorAt < 3 * this.o.tickMs + 1500, lastContactAt: this.monitorAt ? new Date(this.monitorAt).toISOString() : null },
-      activeServer: activeView,
-      standbyServer: views.find((v) => v !== activeView) ?? null,
-      replication: {
-        streaming,
-        standbys: standbys.map(({ backendStart: _b, ...s }) => s),
-        replayLsn: replay?.replayLsn ?? null,
-        receiverStatus: replay?.receiverStatus ?? null,
-      },
-      events: events.map((e) => ({ ...e, at: e.at.toISOString() })),
-    };
   }
 }
 

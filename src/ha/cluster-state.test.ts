@@ -1,4 +1,5 @@
-import { clusterHealth, DEGRADED_MESSAGE, roleOf } from './cluster-state';
+import { clusterHealth, DEGRADED_MESSAGE, earliestPromotionMs, monitorAnswerTrusted, roleOf } from './cluster-state';
+import { FAILOVER_PROFILES } from './engine';
 import type { MonitorNode } from './monitor';
 
 const node = (name: string, state: string, over: Partial<MonitorNode> = {}): MonitorNode => ({
@@ -41,5 +42,31 @@ describe('clusterHealth', () => {
   });
   test('When replication is not streaming, then Degraded', () => {
     expect(clusterHealth(healthy, true, false).status).toBe('Degraded');
+  });
+});
+
+describe('monitorAnswerTrusted', () => {
+  const base = { askedAt: 10_000, promotionAfterMs: 2000, toleranceMs: 20_000, checkEveryMs: 250 };
+  test('When PostgreSQL commits synchronously, then the last monitor answer is trusted for the tolerance (a monitor restart does not stop the service)', () => {
+    expect(monitorAnswerTrusted({ ...base, synchronous: true, now: 25_000 })).toBe(true);
+    expect(monitorAnswerTrusted({ ...base, synchronous: true, now: 30_001 })).toBe(false);
+  });
+  test('When PostgreSQL commits asynchronously or that is unknown, then the answer expires a lease check before the monitor could have promoted the standby', () => {
+    for (const synchronous of [false, undefined]) {
+      expect(monitorAnswerTrusted({ ...base, synchronous, now: 11_700 })).toBe(true);
+      expect(monitorAnswerTrusted({ ...base, synchronous, now: 11_751 })).toBe(false);
+    }
+  });
+  test('When the promotion could come later than the tolerance, then the tolerance bounds the answer', () => {
+    expect(monitorAnswerTrusted({ ...base, promotionAfterMs: 49_000, synchronous: false, now: 30_001 })).toBe(false);
+  });
+  test('When the monitor never answered, then nothing is trusted', () => {
+    expect(monitorAnswerTrusted({ ...base, askedAt: undefined, synchronous: true, now: 10_000 })).toBe(false);
+  });
+});
+
+describe('earliestPromotionMs', () => {
+  test('When the profile is fast, then the standby cannot be writable within 2 s of the last answer', () => {
+    expect(earliestPromotionMs(FAILOVER_PROFILES.fast!)).toBe(2000);
   });
 });

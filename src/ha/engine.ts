@@ -21,20 +21,27 @@ export function engineInstalled(): boolean {
   }
 }
 
+/** The monitor's timing GUCs in ms (all reloadable); see docs/ha.md "Failover timing". */
+export type FailoverTimings = { period: number; timeout: number; retries: number; retryDelay: number; unhealthy: number; demote: number; grace: number };
+
 /**
- * The monitor GUC profiles (all reloadable). "fast" fails over in about 4.4 s on a 2-core host;
- * "aggressive" in about 2.5 s but its 500 ms health checks are below two keeper report loops, so a
- * loaded host risks a false failover. "default" keeps pg_auto_failover's own (about 51 s).
+ * The monitor GUC profiles (docs/ha.md "Failover timing" has the measurements). Detection (health
+ * checks and node_considered_unhealthy_timeout) decides which stalls of a live primary turn into a
+ * false failover; primary_demote_timeout only makes the monitor wait for a primary that does not
+ * answer, which the servers' lease covers (cluster-state.ts monitorAnswerTrusted), so "fast" keeps
+ * it at 1 s. "fast": the peer has the VIP 3.4-3.8 s (median) after a node dies, and a primary
+ * survives stalls of up to 3 s; "aggressive" halves detection (the VIP moves in 2.5 s) but fails a primary over after
+ * a 1.5-2 s stall. "default" is pg_auto_failover's own (about 51 s).
  */
-export const FAILOVER_PROFILES = {
+export const FAILOVER_PROFILES: Record<'default' | 'fast' | 'aggressive', FailoverTimings | null> = {
   default: null,
-  fast: { period: 1000, timeout: 1000, retries: 1, retryDelay: 500, unhealthy: 2000, demote: 2000, grace: 2000 },
+  fast: { period: 1000, timeout: 1000, retries: 1, retryDelay: 500, unhealthy: 2000, demote: 1000, grace: 2000 },
   aggressive: { period: 500, timeout: 500, retries: 1, retryDelay: 250, unhealthy: 1000, demote: 1000, grace: 2000 },
-} as const;
+};
 export type FailoverProfile = keyof typeof FAILOVER_PROFILES;
 
-export function failoverProfileSql(profile: FailoverProfile): string[] {
-  const p = FAILOVER_PROFILES[profile];
+export function failoverProfileSql(profile: FailoverProfile | FailoverTimings): string[] {
+  const p = typeof profile === 'string' ? FAILOVER_PROFILES[profile] : profile;
   const names = {
     period: 'health_check_period', timeout: 'health_check_timeout', retries: 'health_check_max_retries',
     retryDelay: 'health_check_retry_delay', unhealthy: 'node_considered_unhealthy_timeout',
@@ -179,11 +186,21 @@ export class PgAutoctl {
 
   /** kill -9 of the keeper tree and the postmaster: what a crashed host looks like to the others. */
   killService(pgdata: string): number[] {
-    const roots = [this.servicePid(pgdata), postmasterPid(pgdata)].filter((p): p is number => p !== undefined);
-    const pids = [...new Set(roots.flatMap((p) => [p, ...descendants(p)]))];
+    return this.signalService(pgdata, 'SIGKILL');
+  }
+
+  /**
+   * Sends a signal to the keeper tree and the postmaster with its backends (SIGSTOP/SIGCONT: a
+   * stalled node), and to the `runuser` that launched the keeper: it stops itself when its child
+   * stops (as su does) and would stay stopped, never reaping it. Returns the pids.
+   */
+  signalService(pgdata: string, signal: NodeJS.Signals): number[] {
+    const keeper = this.servicePid(pgdata);
+    const roots = [keeper, postmasterPid(pgdata)].filter((p): p is number => p !== undefined);
+    const pids = [...new Set([...roots.flatMap((p) => [p, ...descendants(p)]), ...launcherOf(keeper)])];
     for (const p of pids) {
       try {
-        process.kill(p, 'SIGKILL');
+        process.kill(p, signal);
       } catch {
         /* already gone */
       }
@@ -215,6 +232,16 @@ export function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function launcherOf(pid: number | undefined): number[] {
+  if (!pid) return [];
+  try {
+    const ppid = execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return execFileSync('ps', ['-o', 'comm=', '-p', ppid], { encoding: 'utf8' }).trim() === 'runuser' ? [Number(ppid)] : [];
+  } catch {
+    return [];
   }
 }
 

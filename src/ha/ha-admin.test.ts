@@ -3,7 +3,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { checkVipFree, HaAdmin } from './ha-admin';
+import { HaAdmin } from './ha-admin';
+import { checkVipFree } from './deploy-checks';
 
 const kek = () => randomBytes(32).toString('base64');
 

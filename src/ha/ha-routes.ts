@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { SessionService } from '../auth/session-service';
 import { requireRole } from '../auth/require-role';
-import type { HaView } from './cluster-node';
+import type { HaView } from './ha-view';
 
 /** The endpoints a Standby still serves: role for load balancers, HA status and system information. */
 export const STANDBY_PATHS = new Set(['/healthz', '/ha/role', '/api/v1/ha/status', '/api/v1/system/info']);

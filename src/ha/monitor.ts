@@ -177,3 +177,16 @@ export class MonitorClient {
     return this.link.close();
   }
 }
+
+/** Runs statements on the monitor as its superuser `postgres` (the monitor's settings need it). */
+export async function runAsMonitorSuperuser(monitorUri: string, statements: string[]): Promise<void> {
+  const superUri = new URL(monitorUri);
+  superUri.username = 'postgres';
+  const client = new Client({ connectionString: nodePgUri(superUri.toString()), connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

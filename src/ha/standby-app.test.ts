@@ -5,7 +5,7 @@ import pino from 'pino';
 import { JwtService } from '../auth/jwt-service';
 import { SessionService } from '../auth/session-service';
 import type { Db } from '../store/database';
-import { StandaloneHa } from './cluster-node';
+import { StandaloneHa } from './ha-view';
 import { createStandbyApp, NOT_ACTIVE_RETRY_AFTER_SECONDS } from './standby-app';
 
 /** A Standby whose VIP is `vip`; the test server listens on 127.0.0.1, so vip 127.0.0.1 means "reached through the VIP". */

@@ -7,7 +7,7 @@ import { AppError } from '../errors';
 import { errorHandler } from '../http/error-handler';
 import { OPENAPI_FILE } from '../http/app';
 import { haRoutes, STANDBY_PATHS } from './ha-routes';
-import type { HaView } from './cluster-node';
+import type { HaView } from './ha-view';
 
 /** A product should retry soon: the VIP usually moves within seconds, and a longer hint would lengthen every gap. */
 export const NOT_ACTIVE_RETRY_AFTER_SECONDS = 1;

@@ -1,5 +1,5 @@
 import type { ClusterConfig } from './cluster-config';
-import type { HaStatus } from './cluster-node';
+import type { HaStatus } from './ha-view';
 import { localOf } from './cluster-config';
 import { signedRequest } from './heartbeat';
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import net from 'node:net';
 import pino from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Supervisor, type ProbeResult, type ServiceGuard } from './supervisor';
+import { httpRoleProbe } from '../../tests/support/role-probe';
+import { Supervisor, type ServiceGuard } from './supervisor';
 
 const SERVER = `require('http').createServer((q, r) => r.end(JSON.stringify({ role: process.env.ROLE })))
   .listen(Number(process.env.PORT), '127.0.0.1')`;
@@ -16,18 +16,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function probe(port: number) {
-  return (timeoutMs: number) =>
-    new Promise<ProbeResult>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/ha/role', timeout: timeoutMs, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(JSON.parse(body).role));
-      });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(undefined));
-    });
-}
+const probe = httpRoleProbe;
 
 class FakeGuard implements ServiceGuard {
   primary: boolean | undefined = true;

@@ -1,7 +1,7 @@
 import { Gauge, Histogram, Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Clock } from '../clock';
 import type { Db } from '../store/database';
-import type { HaView } from '../ha/cluster-node';
+import type { HaView } from '../ha/ha-view';
 import type { LicenseService } from '../licenses/license-service';
 import type { SyncService } from '../sync/sync-service';
 import type { SettingsStore } from '../config/settings-store';

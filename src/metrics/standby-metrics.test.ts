@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import pino from 'pino';
 import { JwtService } from '../auth/jwt-service';
 import type { AppContext } from '../app-context';
-import { StandaloneHa } from '../ha/cluster-node';
+import { StandaloneHa } from '../ha/ha-view';
 import { createStandbyApp } from '../ha/standby-app';
 import { metricsRoutes } from './metrics-routes';
 import { ServerMetrics } from './metrics';

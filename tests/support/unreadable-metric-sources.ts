@@ -1,5 +1,5 @@
 import type { MetricSources } from '../../src/metrics/metrics';
-import { StandaloneHa } from '../../src/ha/cluster-node';
+import { StandaloneHa } from '../../src/ha/ha-view';
 
 const unreadable = () => Promise.reject(new Error('database is down'));
 
