@@ -41,6 +41,13 @@ describe('Transport hardening', () => {
       expect((await postMessage(server, garbage(token.token))).body.error.code).toBe('INVALID_MESSAGE');
     });
 
+    test('When a token that registered a product is revoked, then the next registration with it is refused although its signature was already verified', async () => {
+      const used = await fx.token('Owner');
+      await fx.product().register(used.token);
+      await server.http().post(`/api/v1/tokens/${used.id}/revoke`).auth(admin, { type: 'bearer' }).expect(200);
+      await expect(fx.product().register(used.token)).rejects.toThrow(/TOKEN_REVOKED/);
+    });
+
     test('When an RSA CSR key has e = 3, then register answers 400 INVALID_MESSAGE and uses no token', async () => {
       const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });
       const sim = fx.product({ privateKey });

@@ -36,9 +36,13 @@ type TokenRow = {
 type RegistrationClaims = { jti?: unknown; va?: unknown; exp?: unknown };
 
 const invalidToken = () => unauthorized('TOKEN_INVALID', 'the registration token is unknown or forged');
+/** Tokens whose signature verified, kept by their text (a fleet registers with a few tokens). */
+const MAX_VERIFIED_TOKENS = 1_000;
 
 /** Product Instance Registration Tokens: creation, listing, revocation, and their use by registrations. */
 export class TokenService {
+  private readonly verified = new Map<string, VerifiedToken>();
+
   constructor(
     private readonly db: Db,
     private readonly jwt: JwtService,
@@ -110,11 +114,19 @@ export class TokenService {
    * registration nothing more.
    */
   verify(idToken: string): VerifiedToken {
+    const known = this.verified.get(idToken);
+    if (known) return known;
     const claims = this.jwt.verify<RegistrationClaims>(idToken, 'slm:registration', { ignoreExpiration: true });
     if (typeof claims.jti !== 'string' || !UUID_PATTERN.test(claims.jti) || typeof claims.va !== 'string' || typeof claims.exp !== 'number') {
       throw invalidToken();
     }
-    return { tokenId: claims.jti, virtualAccountId: claims.va, expiresAtSeconds: claims.exp };
+    const token = { tokenId: claims.jti, virtualAccountId: claims.va, expiresAtSeconds: claims.exp };
+    // The same text always verifies the same way (expiry, revocation and uses are checked apart, in
+    // the database): many products registering with one token skip the signature check. Only tokens
+    // we signed get here, so a sender cannot fill this; a full map starts over.
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
+    this.verified.set(idToken, token);
+    return token;
   }
 
   /**
