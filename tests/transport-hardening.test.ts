@@ -48,6 +48,16 @@ describe('Transport hardening', () => {
       await expect(fx.product().register(used.token)).rejects.toThrow(/TOKEN_REVOKED/);
     });
 
+    test('When a registration is resent after it used up its token, then it gets its stored answer, not TOKEN_EXHAUSTED', async () => {
+      const single = await fx.token('Owner', { maxUses: 1 });
+      const message = fx.product().registerMessage(single.token);
+      const first = await postMessage(server, message);
+      expect(first.status).toBe(200);
+      const again = await postMessage(server, message);
+      expect([again.status, again.body.response]).toEqual([200, first.body.response]);
+      expect((await postMessage(server, fx.product().registerMessage(single.token))).body.error.code).toBe('TOKEN_EXHAUSTED');
+    });
+
     test('When an RSA CSR key has e = 3, then register answers 400 INVALID_MESSAGE and uses no token', async () => {
       const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });
       const sim = fx.product({ privateKey });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock';
 import type { Db, SqlTx } from '../store/database';
+import { Prisma } from '../generated/prisma/client';
 import type { JwtService } from '../auth/jwt-service';
 import type { EventLog } from '../events/event-log';
 import type { AccountService } from '../accounts/account-service';
@@ -17,7 +18,7 @@ export type ConsumedToken = {
   smartAccount: string | null;
   exportControlled: boolean;
 };
-export type TokenConsumer = Pick<TokenService, 'verify' | 'check' | 'refuse'>;
+export type TokenConsumer = Pick<TokenService, 'verify' | 'usableTokenQuery' | 'refuse'>;
 /** A registration token whose signature verified; its state in the database is not yet known. */
 export type VerifiedToken = { tokenId: string; virtualAccountId: string; expiresAtSeconds: number };
 
@@ -130,19 +131,19 @@ export class TokenService {
   }
 
   /**
-   * Refuses, with one indexed read and before a registration does any expensive work, a token that
-   * is revoked, expired, exhausted or of an inactive account; returns what a registration with it
-   * shows. Only a read: the use itself (slm_use_token) decides.
+   * The token as a registration with it shows it, if it is usable now (not revoked, not expired, its
+   * account active, uses left), as one row; none otherwise (then `refuse` says why). A registration
+   * reads it with the message's other preflight state, before any expensive work; only a read: the
+   * use itself (slm_use_token) decides.
    */
-  async check(db: SqlTx, token: VerifiedToken, now: Date): Promise<ConsumedToken> {
-    if (token.expiresAtSeconds * 1000 <= now.getTime()) return this.refuse(db, token, now);
-    const [usable] = await db.$queryRaw<ConsumedToken[]>`
+  usableTokenQuery(token: VerifiedToken, now: Date): Prisma.Sql {
+    return Prisma.sql`
       SELECT t.id::text AS "tokenId", t.virtual_account_id::text AS "virtualAccountId", va.name AS "virtualAccountName",
              a.id::text AS "accountId", a.name AS "accountName", a.smart_account AS "smartAccount", t.export_controlled AS "exportControlled"
         FROM registration_token t JOIN virtual_account va ON va.id = t.virtual_account_id JOIN local_account a ON a.id = va.account_id
        WHERE t.id = ${token.tokenId}::uuid AND t.virtual_account_id = ${token.virtualAccountId}::uuid
-         AND t.revoked_at IS NULL AND t.expires_at > ${now} AND a.status = 'ACTIVE' AND t.uses < t.max_uses`;
-    return usable ?? this.refuse(db, token, now);
+         AND t.revoked_at IS NULL AND t.expires_at > ${now} AND ${token.expiresAtSeconds * 1000 > now.getTime()}::boolean
+         AND a.status = 'ACTIVE' AND t.uses < t.max_uses`;
   }
 
   /**

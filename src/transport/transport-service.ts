@@ -3,7 +3,7 @@ import type { Clock } from '../clock';
 import type { SqlTx, Store } from '../store/database';
 import type { PkiService } from '../pki/pki-service';
 import type { EventLog } from '../events/event-log';
-import type { TokenConsumer } from '../tokens/token-service';
+import type { ConsumedToken, TokenConsumer, VerifiedToken } from '../tokens/token-service';
 import { parseAndVerifyCsr } from '../pki/x509';
 import { AppError, conflict, unauthorized } from '../errors';
 import { addMonths, canonicalHost, replay, spkiDer, spkiPem, type ComplianceSource, type IdemKey, type Signer, type TransportAnswer } from './transport-rules';
@@ -69,16 +69,20 @@ export class TransportService {
       const answer = await this.authorizations.known(message, message.claims, { sender, jti: message.claims.jti, requestHash });
       if (answer) return answer;
     }
-    const state = await preflight(this.deps.store.sql, sender, message.claims.jti, message.kid);
+    // A registration's token: its signature now (in process), its state with the preflight read; a
+    // refusal is reported after the stored-answer check, so a resent registration still gets its answer.
+    const verifiedToken = message.claims.typ === 'register' ? this.verifyToken(message.claims.idToken) : undefined;
+    const now = this.deps.clock();
+    const usableToken = verifiedToken && !(verifiedToken instanceof Error) ? this.deps.tokens.usableTokenQuery(verifiedToken, now) : undefined;
+    const state = await preflight(this.deps.store.sql, sender, message.claims.jti, message.kid, usableToken);
     if (state.stored) return replay(state.stored, requestHash);
 
-    const now = this.deps.clock();
     this.checkAudienceAndAge(message, state.hostCommonName, now);
     const key = { sender, jti: message.claims.jti, requestHash };
     try {
       switch (message.claims.typ) {
         case 'register':
-          return await this.register(message, message.claims, state.syncRequired, key, now);
+          return await this.register(message, message.claims, state.syncRequired, { verified: verifiedToken!, usable: state.token }, key, now);
         case 'renew':
           return await this.renew(message, message.claims, state.instance, key, now);
         case 'authorize':
@@ -106,14 +110,27 @@ export class TransportService {
     }
   }
 
-  private async register(message: ProductMessage, claims: RegisterClaims, syncRequired: boolean, key: IdemKey, now: Date): Promise<TransportAnswer> {
+  /** The token's claims if its signature verifies, else why not (thrown later, in the documented order). */
+  private verifyToken(idToken: string): VerifiedToken | Error {
+    try {
+      return this.deps.tokens.verify(idToken);
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  private async register(
+    message: ProductMessage, claims: RegisterClaims, syncRequired: boolean,
+    tokenState: { verified: VerifiedToken | Error; usable: ConsumedToken | null }, key: IdemKey, now: Date,
+  ): Promise<TransportAnswer> {
     if (syncRequired) {
       throw conflict('SYNC_REQUIRED', 'the Host Common Name changed: the server must synchronize before products can register');
     }
-    // Cheap refusals first (token signature in process, then its state in one indexed read), so a
-    // bad token never buys the CSR parse, two signature checks and a certificate.
-    const verifiedToken = this.deps.tokens.verify(claims.idToken);
-    const token = await this.deps.tokens.check(this.deps.store.sql, verifiedToken, now);
+    // Cheap refusals first (the token's signature and state, both known already), so a bad token
+    // never buys the CSR parse, two signature checks and a certificate.
+    if (tokenState.verified instanceof Error) throw tokenState.verified;
+    const verifiedToken = tokenState.verified;
+    const token = tokenState.usable ?? (await this.deps.tokens.refuse(this.deps.store.sql, verifiedToken, now));
     const csr = parseAndVerifyCsr(claims.csr);
     verifyJws(message.jws, csr.publicKey);
     const ca = await this.deps.pki.ca();

@@ -4,6 +4,7 @@ import { HOST_COMMON_NAME_KEY, SYNC_REQUIRED_KEY } from '../hcn/host-common-name
 import type { ComplianceSnapshot } from '../licenses/license-service';
 import { AppError, unauthorized } from '../errors';
 import { boundedAnswer, type StoredAnswer } from './idempotency';
+import type { ConsumedToken } from '../tokens/token-service';
 import type { AuthorizeClaims } from './messages';
 
 /** Distinct tags sold by no license on this server that one virtual account may have in use. */
@@ -34,8 +35,8 @@ export type AuthorizeCall = {
  */
 
 export type InstanceRow = { id: string; udiPid: string; udiSn: string; status: string; publicKeyPem: string; certNotAfter: Date };
-type Preflight = { hostCommonName: string; syncRequired: boolean; stored: StoredAnswer | null; instance: InstanceRow | null };
-type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHash: string | null; httpStatus: number | null; body: unknown } & {
+type Preflight = { hostCommonName: string; syncRequired: boolean; stored: StoredAnswer | null; instance: InstanceRow | null; token: ConsumedToken | null };
+type PreflightRow = { hostCommonName: unknown; syncRequired: unknown; requestHash: string | null; httpStatus: number | null; body: unknown; token: ConsumedToken | null } & {
   [K in keyof InstanceRow]: InstanceRow[K] | null;
 };
 
@@ -43,12 +44,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Everything a message needs before its transaction, in one statement: the stored answer for
- * (sender, jti), the Host Common Name with its sync-required flag, and the instance `kid` names.
+ * (sender, jti), the Host Common Name with its sync-required flag, the instance `kid` names, and for
+ * a registration its token if usable (`usableToken`: the tokens feature's query).
  */
-export async function preflight(sql: SqlTx, sender: string, jti: string, kid: string | undefined): Promise<Preflight> {
+export async function preflight(sql: SqlTx, sender: string, jti: string, kid: string | undefined, usableToken?: Prisma.Sql): Promise<Preflight> {
   const instanceId = kid !== undefined && UUID.test(kid) ? kid : null;
+  const token = usableToken ? Prisma.sql`(SELECT to_jsonb(u) FROM (${usableToken}) u)` : Prisma.sql`NULL::jsonb`;
   const [row] = await sql.$queryRaw<PreflightRow[]>`
     SELECT (SELECT value FROM setting WHERE key = ${HOST_COMMON_NAME_KEY}) AS "hostCommonName",
+           ${token} AS "token",
            (SELECT value FROM setting WHERE key = ${SYNC_REQUIRED_KEY}) AS "syncRequired",
            r.request_hash AS "requestHash", r.http_status AS "httpStatus", r.body,
            p.id::text AS "id", p.udi_pid AS "udiPid", p.udi_sn AS "udiSn", p.status::text AS "status",
@@ -61,6 +65,7 @@ export async function preflight(sql: SqlTx, sender: string, jti: string, kid: st
     hostCommonName: row.hostCommonName,
     syncRequired: row.syncRequired === true,
     stored: row.requestHash === null ? null : { requestHash: row.requestHash, httpStatus: row.httpStatus!, body: row.body },
+    token: row.token,
     instance: row.id === null
       ? null
       : { id: row.id, udiPid: row.udiPid!, udiSn: row.udiSn!, status: row.status!, publicKeyPem: row.publicKeyPem!, certNotAfter: row.certNotAfter! },
