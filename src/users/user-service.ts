@@ -113,11 +113,12 @@ export class UserService {
 
   /**
    * Runs a change to one user under a lock on the admin rows, refusing it when it would leave no
-   * admin (two admins deleting each other at once cannot both succeed).
+   * admin (two admins deleting each other at once cannot both succeed). The admin rows are locked
+   * in one order: two such changes locking them in different orders deadlocked (a 500).
    */
   private async changeAdmins<T>(username: string, verb: string, change: (tx: Tx, user: UserRow) => Promise<T>, removesAdmin: boolean): Promise<T> {
     return this.db.$transaction(async (tx) => {
-      const admins = await tx.$queryRaw<{ username: string }[]>`SELECT username FROM app_user WHERE role = 'admin' FOR UPDATE`;
+      const admins = await tx.$queryRaw<{ username: string }[]>`SELECT username FROM app_user WHERE role = 'admin' ORDER BY id FOR UPDATE`;
       const user = await tx.user.findUnique({ where: { username } });
       if (!user) throw notFound('USER_NOT_FOUND', `no user named ${username}`);
       if (removesAdmin && user.role === 'admin' && admins.length <= 1) {
