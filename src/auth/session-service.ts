@@ -70,7 +70,9 @@ export class SessionService {
       if (cached && cached.principal.expiresAt > now) return cached;
       throw err;
     }
-    if (!row || row.user.username !== claims.sub) {
+    // Prisma reads the session and its user in two statements: a user deleted between them (the
+    // session goes with it) leaves the row without its user, which is the same answer as no row.
+    if (!row?.user || row.user.username !== claims.sub) {
       this.cache.delete(sessionId);
       throw unauthorized('SESSION_REVOKED', 'the session was ended (logout, password change or user removed): log in again');
     }

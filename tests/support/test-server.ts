@@ -41,7 +41,8 @@ export async function startTestServer(
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...opts.env,
   });
-  const server = await startServer(config, createLogger('silent'), opts.clock);
+  // SLM_TEST_LOG=error (or another level) shows the test servers' logs, e.g. the stack behind an unexpected 500.
+  const server = await startServer(config, createLogger((process.env.SLM_TEST_LOG ?? 'silent') as Parameters<typeof createLogger>[0]), opts.clock);
   const url = `https://127.0.0.1:${server.address.port}`;
   const ca = readFileSync(path.join(dataDir, 'certs', 'ca.pem'), 'utf8');
   const http = () => request.agent(url).ca(ca);
