@@ -36,6 +36,9 @@ type TokenRow = {
 };
 type RegistrationClaims = { jti?: unknown; va?: unknown; exp?: unknown };
 
+/** The token's own expiry (the row's may be earlier: an admin can shorten it). */
+const pastItsExpiry = (token: VerifiedToken, now: Date) => token.expiresAtSeconds * 1000 <= now.getTime();
+
 const invalidToken = () => unauthorized('TOKEN_INVALID', 'the registration token is unknown or forged');
 /** Tokens whose signature verified, kept by their text (a fleet registers with a few tokens). */
 const MAX_VERIFIED_TOKENS = 1_000;
@@ -132,17 +135,19 @@ export class TokenService {
 
   /**
    * The token as a registration with it shows it, if it is usable now (not revoked, not expired, its
-   * account active, uses left), as one row; none otherwise (then `refuse` says why). A registration
+   * account active, uses left), as one row; none otherwise, and no query at all once the token itself
+   * has expired (then `refuse` says why). A registration
    * reads it with the message's other preflight state, before any expensive work; only a read: the
    * use itself (slm_use_token) decides.
    */
-  usableTokenQuery(token: VerifiedToken, now: Date): Prisma.Sql {
+  usableTokenQuery(token: VerifiedToken, now: Date): Prisma.Sql | undefined {
+    if (pastItsExpiry(token, now)) return undefined;
     return Prisma.sql`
       SELECT t.id::text AS "tokenId", t.virtual_account_id::text AS "virtualAccountId", va.name AS "virtualAccountName",
              a.id::text AS "accountId", a.name AS "accountName", a.smart_account AS "smartAccount", t.export_controlled AS "exportControlled"
         FROM registration_token t JOIN virtual_account va ON va.id = t.virtual_account_id JOIN local_account a ON a.id = va.account_id
        WHERE t.id = ${token.tokenId}::uuid AND t.virtual_account_id = ${token.virtualAccountId}::uuid
-         AND t.revoked_at IS NULL AND t.expires_at > ${now} AND ${token.expiresAtSeconds * 1000 > now.getTime()}::boolean
+         AND t.revoked_at IS NULL AND t.expires_at > ${now}
          AND a.status = 'ACTIVE' AND t.uses < t.max_uses`;
   }
 
@@ -154,7 +159,7 @@ export class TokenService {
    */
   async consume(tx: SqlTx, idToken: string | VerifiedToken, now: Date): Promise<ConsumedToken> {
     const token = typeof idToken === 'string' ? this.verify(idToken) : idToken;
-    const [used] = token.expiresAtSeconds * 1000 > now.getTime()
+    const [used] = !pastItsExpiry(token, now)
       ? await tx.$queryRaw<ConsumedToken[]>`SELECT * FROM slm_use_token(${token.tokenId}::uuid, ${token.virtualAccountId}::uuid, ${now})`
       : [];
     return used ?? this.refuse(tx, token, now);
@@ -169,7 +174,7 @@ export class TokenService {
     if (!row || row.virtualAccountId !== token.virtualAccountId) throw invalidToken();
     if (row.revokedAt) throw unauthorized('TOKEN_REVOKED', 'the registration token was revoked');
     // The stored expiry wins over the JWT's: the row is what the admin sees and may shorten.
-    if (token.expiresAtSeconds * 1000 <= now.getTime() || row.expiresAt.getTime() <= now.getTime()) throw unauthorized('TOKEN_EXPIRED', 'the registration token has expired');
+    if (pastItsExpiry(token, now) || row.expiresAt.getTime() <= now.getTime()) throw unauthorized('TOKEN_EXPIRED', 'the registration token has expired');
     if (row.accountStatus !== 'ACTIVE') throw forbidden('ACCOUNT_INACTIVE', `the token's account ${row.accountName} is not active`);
     throw unauthorized('TOKEN_EXHAUSTED', 'the registration token has no uses left');
   }
