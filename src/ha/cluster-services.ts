@@ -29,7 +29,7 @@ export async function stopClusterServices(d: ServiceDeps): Promise<void> {
       if (switchoverReady(me, peer)) {
         say(`Handing over to ${peer!.name} (planned switchover)...`);
         const t0 = Date.now();
-        await engine.autoctl(['perform', 'switchover', '--pgdata', config.pg.pgdata, '--wait', '60'], 90_000);
+        await engine.switchover(config.pg.pgdata);
         say(`Switchover done in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${peer!.name} is the primary.`);
       } else {
         say('Warning: no healthy standby to hand over to; the cluster is unavailable until a node starts again.');

@@ -108,6 +108,23 @@ export class PgAutoctl {
     return this.exec(PG_AUTOCTL, args, timeoutMs);
   }
 
+  /**
+   * A planned switchover (the monitor orchestrates it). The monitor's perform_failover can lose a
+   * deadlock against a keeper's concurrent report ("deadlock detected ... waits for ExclusiveLock on
+   * advisory lock", seen once in a CI run); PostgreSQL then rolled it back whole, so it is tried again.
+   */
+  async switchover(pgdata: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.autoctl(['perform', 'switchover', '--pgdata', pgdata, '--wait', '60'], 90_000);
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !/deadlock detected|waits for \w+Lock/.test((err as Error).message)) throw err;
+        await sleep(500);
+      }
+    }
+  }
+
   async createMonitor(o: { pgdata: string; host: string; port: number }): Promise<void> {
     this.prepare(path.dirname(o.pgdata));
     await this.autoctl(['create', 'monitor', '--pgdata', o.pgdata, '--pgport', String(o.port), '--hostname', o.host,

@@ -88,7 +88,7 @@ export class ClusterGuard implements ServiceGuard {
     this.logger.warn({ peer: peer!.name, reason }, 'supervisor: pg_autoctl perform switchover');
     const t0 = Date.now();
     try {
-      await new PgAutoctl(this.files.engineRoot).autoctl(['perform', 'switchover', '--pgdata', config.pg.pgdata, '--wait', '60'], 90_000);
+      await new PgAutoctl(this.files.engineRoot).switchover(config.pg.pgdata);
     } catch (err) {
       return (err as Error).message.split('\n').slice(-1)[0];
     }
